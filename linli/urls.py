@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from linli.api import api
+from linli.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("django-admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("linli.core.urls")),
+]
