@@ -9,5 +9,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("linli.accounts.urls")),
+    path("places/", include("linli.places.urls")),
+    path("people/", include("linli.people.urls")),
     path("", include("linli.core.urls")),
 ]
