@@ -1,8 +1,12 @@
-import os
-
 import pytest
+from django.test import override_settings
 
-os.environ.setdefault("LINLI_HUEY_IMMEDIATE", "1")
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Tests create many users; a slow password hash would dominate the suite's run time."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture

@@ -20,8 +20,27 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 DEBUG = env_bool("LINLI_DEBUG", False)
-# An unset key is reported by the system check linli.E001 outside DEBUG; the fallback keeps local runs working.
-SECRET_KEY = os.environ.get("LINLI_SECRET_KEY", "") or "linli-insecure-development-key-change-me"
+
+
+def _embedded_secret(name: str) -> str:
+    """A secret generated once into var/ for the embedded mode (production sets it in the environment)."""
+    import secrets
+
+    path = VAR_DIR / name
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(secrets.token_urlsafe(50))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+# Production (PostgreSQL) without LINLI_SECRET_KEY is the system check error linli.E001.
+SECRET_KEY = os.environ.get("LINLI_SECRET_KEY", "") or _embedded_secret("secret_key")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("LINLI_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("LINLI_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
@@ -148,6 +167,7 @@ else:
     }
 
 LINLI_MQTT_URL = os.environ.get("LINLI_MQTT_URL", "")
+LINLI_MAP_TILES = os.environ.get("LINLI_MAP_TILES", "")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("LINLI_SECURE_COOKIES", False)
