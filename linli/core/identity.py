@@ -6,6 +6,8 @@ import datetime as dt
 import re
 import unicodedata
 
+from django.utils import timezone
+
 from .errors import FieldError
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -70,7 +72,7 @@ def birth_date_from_id(id_number: str) -> dt.date | None:
         born = dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
     except ValueError:
         return None
-    if born.year < 1890 or born > dt.date.today():
+    if born.year < 1890 or born > timezone.localdate():
         return None
     return born
 

@@ -159,60 +159,46 @@ def update_place(*, actor: Actor, place: Place, **data: Any) -> Place:
 def merge_estates(*, actor: Actor, estates: list[Place], into_name: str = "", into: Place | None = None,
                   note: str = "") -> Place:
     """拆墙并院: the buildings of ``estates`` move under one estate (an existing one, or a new one named
-    ``into_name``); the old estates are marked merged and keep their history; every scoped row follows."""
+    ``into_name``); the old estates are marked merged and keep their history; every scoped row follows.
+
+    Bad input is a ValidationFailed; an estate that is already merged or retired is a Conflict (merging twice)."""
     errors = ErrorCollector()
-    sources = [e for e in estates if into is None or e.pk != into.pk]
-    if len(sources) + (1 if into else 0) < 2:
+    sources = [e for e in {e.pk: e for e in estates}.values() if into is None or e.pk != into.pk]
+    everything = sources + ([into] if into is not None else [])
+    if len(everything) < 2:
         errors.add("estates", "too_few", "至少需要两个小区才能合并", "at least two estates are needed for a merge")
-    if any(e.kind != PlaceKind.ESTATE for e in estates) or (into is not None and into.kind != PlaceKind.ESTATE):
+    if any(e.kind != PlaceKind.ESTATE for e in everything):
         errors.add("estates", "wrong_kind", "只能合并小区", "only estates can be merged")
-    if any(e.status != PlaceStatus.ACTIVE for e in estates) or (into is not None and into.status != PlaceStatus.ACTIVE):
-        errors.add("estates", "inactive", "有小区已被合并或撤销", "an estate has already been merged or retired")
-    communities = {e.parent_id for e in estates} | ({into.parent_id} if into else set())
-    if len(communities) > 1:
+    elif len({e.parent_id for e in everything}) > 1:
         errors.add("estates", "different_communities", "只能合并同一社区内的小区", "only estates of one community can be merged")
     if into is None and not clean_text(into_name):
         errors.add("into_name", "required", "请填写合并后的小区名称", "name the merged estate")
     errors.raise_if_any()
-    for e in estates:
+    for e in everything:
         actor.require(Perm.PLACE_MERGE, e.path)
     user = actor.user if actor.user is not None and getattr(actor.user, "pk", None) else None
     with transaction.atomic():
-        locked = list(Place.objects.select_for_update().filter(pk__in=[e.pk for e in sources]).order_by("pk"))
-        if any(e.status != PlaceStatus.ACTIVE for e in locked):
-            raise Conflict("有小区已被合并", "an estate was merged meanwhile")
+        locked_all = list(Place.objects.select_for_update().filter(pk__in=[e.pk for e in everything]).order_by("pk"))
+        if any(e.status != PlaceStatus.ACTIVE for e in locked_all):
+            raise Conflict("有小区已被合并或撤销", "an estate has already been merged or retired", code="already_merged")
+        locked = [e for e in locked_all if into is None or e.pk != into.pk]
         community = locked[0].parent
         if into is None:
-            name = clean_text(into_name)
-            if _name_taken(community, name) and not any(e.name == name for e in locked):
-                raise invalid("into_name", "duplicate", f"社区内已有名为“{name}”的小区", f"an estate named {name!r} already exists")
-            # A source estate may carry the new name: it is renamed first so the unique name is free.
-            for e in locked:
-                if e.name == name:
-                    Place.objects.filter(pk=e.pk).update(name=f"{e.name}（原）")
-                    e.name = f"{e.name}（原）"
-            target = create_place(actor=actor, kind=PlaceKind.ESTATE, parent=community, name=name,
-                                  year_built=min((e.year_built for e in locked if e.year_built), default=None),
-                                  attrs={"merged_from": [e.pk for e in locked]})
-            PlaceEvent.objects.create(place=target, kind="created_by_merge", actor=user, new_path=target.path,
-                                      new_name=target.name, note=note)
+            target = _create_merge_target(actor, community, locked, clean_text(into_name), note, user)
         else:
-            target = Place.objects.select_for_update().get(pk=into.pk)
+            target = next(e for e in locked_all if e.pk == into.pk)
         taken = set(Place.objects.filter(parent=target, status=PlaceStatus.ACTIVE).values_list("name", flat=True))
-        moved = 0
+        moved = reassigned = 0
         for estate in locked:
-            for building in list(Place.objects.filter(parent=estate, status=PlaceStatus.ACTIVE).order_by("sort_key", "pk")):
-                old_path, old_name = building.path, building.name
-                new_name = old_name if old_name not in taken else f"{estate.name}{old_name}"
-                taken.add(new_name)
-                new_path = child_path(target.path, building.pk)
-                Place.objects.filter(pk=building.pk).update(parent=target, name=new_name, sort_key=natural_key(new_name))
-                rewrite_prefix(old_path, new_path)
-                PlaceEvent.objects.create(place=building, kind="moved", actor=user, old_parent=estate, new_parent=target,
-                                          old_path=old_path, new_path=new_path, old_name=old_name, new_name=new_name,
-                                          note=note)
+            buildings = list(Place.objects.filter(parent=estate, status=PlaceStatus.ACTIVE).order_by("sort_key", "pk"))
+            # When one name clashes, all of the estate's buildings take its name as prefix ("邮政宿舍1栋", "邮政宿舍2栋").
+            prefix = estate.name if any(b.name in taken for b in buildings) else ""
+            for building in buildings:
+                _move_building(building, estate, target, taken, prefix, note, user)
                 moved += 1
-            # Rows that hung from the old estate itself (facilities, grids, role assignments) move to the new one.
+            # Rows that hung from the old estate itself (facilities, residents registered provisionally on it, role
+            # assignments) move to the new one; a role the user already holds there is not held twice.
+            reassigned += _retire_duplicate_assignments(estate, target)
             for model in scoped_models():
                 if any(f.name == "place" for f in model._meta.concrete_fields):
                     model.objects.filter(place=estate).update(place=target, place_path=target.path)
@@ -225,9 +211,53 @@ def merge_estates(*, actor: Actor, estates: list[Place], into_name: str = "", in
         )
         target.refresh_from_db()
         audit.record(actor, "place.merge_estates", target=target,
-                     before={"estates": [{"id": e.pk, "name": e.name} for e in locked]},
-                     after={"into": target.pk, "name": target.name, "buildings_moved": moved, "note": note})
+                     before={"estates": [{"id": e.pk, "name": e.name, "path": e.path} for e in locked]},
+                     after={"into": target.pk, "name": target.name, "buildings_moved": moved,
+                            "duplicate_roles_retired": reassigned, "note": note})
     return target
+
+
+def _create_merge_target(actor: Actor, community: Place, sources: list[Place], name: str, note: str, user: Any) -> Place:
+    if _name_taken(community, name) and not any(e.name == name for e in sources):
+        raise invalid("into_name", "duplicate", f"社区内已有名为“{name}”的小区", f"an estate named {name!r} already exists")
+    # A source estate may carry the new name: it is renamed first so the unique name is free.
+    for e in sources:
+        if e.name == name:
+            e.name = f"{e.name}（原）"
+            Place.objects.filter(pk=e.pk).update(name=e.name, sort_key=natural_key(e.name))
+    target = create_place(actor=actor, kind=PlaceKind.ESTATE, parent=community, name=name,
+                          year_built=min((e.year_built for e in sources if e.year_built), default=None),
+                          attrs={"merged_from": [e.pk for e in sources]})
+    PlaceEvent.objects.create(place=target, kind="created_by_merge", actor=user, new_path=target.path,
+                              new_name=target.name, note=note)
+    return target
+
+
+def _move_building(building: Place, estate: Place, target: Place, taken: set[str], prefix: str, note: str,
+                   user: Any) -> None:
+    """Re-parent one building (its name prefixed, and numbered if still taken) and rewrite every path below."""
+    old_path, old_name = building.path, building.name
+    new_name = f"{prefix}{old_name}"
+    suffix = 2
+    while new_name in taken:
+        new_name, suffix = f"{estate.name}{old_name}（{suffix}）", suffix + 1
+    taken.add(new_name)
+    new_path = child_path(target.path, building.pk)
+    Place.objects.filter(pk=building.pk).update(parent=target, name=new_name, sort_key=natural_key(new_name))
+    rewrite_prefix(old_path, new_path)
+    PlaceEvent.objects.create(place=building, kind="moved", actor=user, old_parent=estate, new_parent=target,
+                              old_path=old_path, new_path=new_path, old_name=old_name, new_name=new_name, note=note)
+
+
+def _retire_duplicate_assignments(estate: Place, target: Place) -> int:
+    """Deactivate role assignments on ``estate`` that the same user already holds on ``target`` (one active
+    assignment per user, role and place); the others then move with the estate's rows."""
+    from linli.accounts.models import RoleAssignment
+
+    held = set(RoleAssignment.objects.filter(place=target, active=True).values_list("user_id", "role"))
+    duplicates = [ra.pk for ra in RoleAssignment.objects.filter(place=estate, active=True)
+                  if (ra.user_id, ra.role) in held]
+    return RoleAssignment.objects.filter(pk__in=duplicates).update(active=False)
 
 
 def retire_place(*, actor: Actor, place: Place, reason: str) -> Place:
@@ -332,12 +362,15 @@ def save_grid(*, actor: Actor, community: Place, name: str, building_ids: list[i
     errors = ErrorCollector()
     if community.kind != PlaceKind.COMMUNITY:
         errors.add("community", "wrong_kind", "网格属于社区", "a grid belongs to a community")
+    if grid is not None and grid.place_id != community.pk:
+        errors.add("community", "moved", "网格不能移到另一个社区", "a grid cannot move to another community")
     name = clean_text(name)
     if not name:
         errors.add("name", "required", "名称不能为空", "the name is required")
     buildings = list(Place.objects.filter(pk__in=building_ids))
     if len(buildings) != len(set(building_ids)) or any(
-        b.kind != PlaceKind.BUILDING or not b.path.startswith(community.path) for b in buildings
+        b.kind != PlaceKind.BUILDING or b.status != PlaceStatus.ACTIVE or not b.path.startswith(community.path)
+        for b in buildings
     ):
         errors.add("building_ids", "outside", "网格只能包含本社区的楼栋", "a grid holds buildings of its own community only")
     workers = list(get_user_model().objects.filter(pk__in=worker_ids or []))
@@ -359,7 +392,8 @@ def save_grid(*, actor: Actor, community: Place, name: str, building_ids: list[i
         if worker_ids is not None:
             grid.workers.set(workers)
         audit.record(actor, "grid.save", target=grid, before=before,
-                     after={"name": name, "buildings": sorted(b.pk for b in buildings), "workers": sorted(w.pk for w in workers)})
+                     after={"name": name, "buildings": sorted(b.pk for b in buildings),
+                            **({"workers": sorted(w.pk for w in workers)} if worker_ids is not None else {})})
     return grid
 
 
