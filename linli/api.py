@@ -7,14 +7,34 @@ for the browser. Domain errors become JSON bodies that name the field and the re
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
+from django.db import DataError
+from django.db.models import QuerySet
+from django.urls import register_converter
 from django.utils import timezone
-from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja import Field, NinjaAPI, Schema, Swagger
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from linli.core.actor import Actor
 from linli.core.errors import DomainError
+
+
+class IdConverter:
+    """``{id:resident_id}`` in a route: 1 to 18 digits, so words such as "export" never reach an id route and no id
+    overflows a 64-bit key."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
 
 
 class TokenAuth(HttpBearer):
@@ -52,6 +72,8 @@ api = NinjaAPI(
     auth=[TokenAuth(), SessionAuth()],
     urls_namespace="api",
     docs_url="/docs",
+    # Swagger UI from ninja's own static files ("ninja" is an installed app), never a CDN; no online validator.
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 
 
@@ -60,12 +82,22 @@ def domain_error(request, exc: DomainError):
     return api.create_response(request, exc.as_dict(), status=exc.status)
 
 
+def _field_name(loc: list) -> str:
+    """("body", "payload", "tags", 0) -> "tags.0"; ("file", "file") -> "file": the parameter source and the name of
+    a body schema parameter are not part of the field the client wrote."""
+    parts = [str(x) for x in loc]
+    if parts and parts[0] in ("body", "query", "path", "form", "file", "header", "cookie"):
+        source, parts = parts[0], parts[1:]
+        if source in ("body", "form") and len(parts) > 1 and parts[0] == "payload":
+            parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
 @api.exception_handler(ValidationError)
 def schema_error(request, exc: ValidationError):
     errors = []
     for err in exc.errors:
-        loc = [str(x) for x in err.get("loc", []) if x not in ("body", "query", "path", "form", "payload")]
-        field = ".".join(loc) or "body"
+        field = _field_name(err.get("loc", []))
         errors.append({
             "field": field,
             "code": err.get("type", "invalid"),
@@ -80,15 +112,60 @@ def schema_error(request, exc: ValidationError):
     }, status=422)
 
 
+@api.exception_handler(DataError)
+def data_error(request, exc: DataError):
+    """A value the database refuses (a NUL character, a number out of range) is bad input, not a server error."""
+    return api.create_response(request, {"code": "invalid", "message_zh": "提交的数据包含数据库无法保存的值",
+                                         "message_en": "a value cannot be stored (out of range or invalid characters)",
+                                         "errors": []}, status=422)
+
+
 @api.exception_handler(AuthenticationError)
 def auth_error(request, exc):
     return api.create_response(request, {"code": "unauthorized", "message_zh": "请先登录或提供有效令牌",
                                          "message_en": "log in or send a valid token", "errors": []}, status=401)
 
 
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    """ninja's own refusals; the one that reaches users is a browser session's POST without its CSRF token."""
+    if exc.status_code == 403 and "CSRF" in str(exc):
+        body = {"code": "csrf", "message_zh": "安全校验（CSRF）失败，请刷新页面后重试",
+                "message_en": "the CSRF check failed; reload the page and try again"}
+    else:
+        body = {"code": "error", "message_zh": "请求无法处理", "message_en": str(exc)}
+    return api.create_response(request, {**body, "errors": []}, status=exc.status_code)
+
+
 def actor_of(request) -> Actor:
     actor = getattr(request, "actor", None)
     return actor if actor is not None else Actor.for_user(request.user)
+
+
+class Paging(Schema):
+    """limit/offset of a list endpoint; every page also reports the total count."""
+
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+
+def paginate(qs: QuerySet, paging: Paging) -> dict:
+    """Two queries whatever the page: the count and the page itself."""
+    return {
+        "count": qs.count(),
+        "limit": paging.limit,
+        "offset": paging.offset,
+        "items": list(qs[paging.offset:paging.offset + paging.limit]),
+    }
+
+
+def paginate_by_key(qs: QuerySet, paging: Paging, rows: Callable[[list[int]], QuerySet]) -> dict:
+    """For big tables: the page's keys come from a narrow query that an index answers on its own (so a deep offset
+    walks the index, not the rows and their joins), then ``rows(keys)`` fetches those rows with their relations.
+    Three queries whatever the page."""
+    keys = list(qs.values_list("pk", flat=True)[paging.offset:paging.offset + paging.limit])
+    by_key = {row.pk: row for row in rows(keys)} if keys else {}
+    return {"count": qs.count(), "limit": paging.limit, "offset": paging.offset, "items": [by_key[k] for k in keys]}
 
 
 def _register_routers() -> None:
@@ -99,6 +176,9 @@ def _register_routers() -> None:
     api.add_router("/", accounts_router)
     api.add_router("/", places_router)
     api.add_router("/", people_router)
+    api.add_router("/", "linli.notify.api.router")
+    api.add_router("/", "linli.tickets.api.router")
+    api.add_router("/", "linli.devices.api.router")
 
 
 _register_routers()

@@ -30,42 +30,64 @@ class Perm:
     RESIDENT_EXPORT = "resident.export"
     AUDIT_VIEW = "audit.view"
     USER_MANAGE = "user.manage"
+    NOTIFY_MANAGE = "notify.manage"  # see the outbox of an area (dead letters) and re-queue messages
+    TICKET_SUBMIT = "ticket.submit"  # residents: for themselves; staff: for a resident who phoned or walked in
+    TICKET_VIEW = "ticket.view"  # the ticket pool of an area (residents see their own tickets without it)
+    TICKET_HANDLE = "ticket.handle"  # accept, reject, pause, resume, resolve, comment; grab as a member on duty
+    TICKET_DISPATCH = "ticket.dispatch"  # assign, reassign, transfer, round-robin
+    TICKET_CONFIGURE = "ticket.configure"  # categories and their deadlines, organisations and their members
+    TICKET_KPI = "ticket.kpi"  # the KPI table of an area and its export
+    DEVICE_VIEW = "device.view"  # the device registry of an area and its quarantine list (payloads need PASSAGE_VIEW)
+    DEVICE_MANAGE = "device.manage"  # register, change, re-key and retire devices; reprocess quarantined payloads
+    PASSAGE_VIEW = "passage.view"  # device events and passages of an area: who passed where and when
+    PASSAGE_MANAGE = "passage.manage"  # device credentials (card, face id -> resident), vehicles, visitor passes
 
 
 R = Role
 P = Perm
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    R.RESIDENT: frozenset({P.PLACE_VIEW, P.RESIDENT_VIEW}),
+    R.RESIDENT: frozenset({P.PLACE_VIEW, P.RESIDENT_VIEW, P.TICKET_SUBMIT}),
     R.OWNERS_COMMITTEE: frozenset({P.PLACE_VIEW}),
-    R.PROPERTY_STAFF: frozenset({P.PLACE_VIEW, P.RESIDENT_VIEW}),
+    R.PROPERTY_STAFF: frozenset(
+        {P.PLACE_VIEW, P.RESIDENT_VIEW, P.TICKET_SUBMIT, P.TICKET_VIEW, P.TICKET_HANDLE, P.TICKET_DISPATCH, P.TICKET_KPI,
+         P.DEVICE_VIEW, P.DEVICE_MANAGE, P.PASSAGE_VIEW, P.PASSAGE_MANAGE}
+    ),
     R.GRID_WORKER: frozenset(
-        {P.PLACE_VIEW, P.RESIDENT_VIEW, P.RESIDENT_EDIT, P.RESIDENT_REVEAL, P.RESIDENT_EXPORT}
+        {P.PLACE_VIEW, P.RESIDENT_VIEW, P.RESIDENT_EDIT, P.RESIDENT_REVEAL, P.RESIDENT_EXPORT,
+         P.TICKET_SUBMIT, P.TICKET_VIEW, P.TICKET_HANDLE, P.DEVICE_VIEW, P.PASSAGE_VIEW}
     ),
     R.COMMUNITY_STAFF: frozenset(
         {
             P.PLACE_VIEW, P.PLACE_EDIT, P.FACILITY_EDIT, P.GRID_EDIT,
             P.RESIDENT_VIEW, P.RESIDENT_EDIT, P.RESIDENT_REVEAL, P.RESIDENT_IMPORT, P.RESIDENT_EXPORT,
-            P.AUDIT_VIEW,
+            P.AUDIT_VIEW, P.NOTIFY_MANAGE,
+            P.TICKET_SUBMIT, P.TICKET_VIEW, P.TICKET_HANDLE, P.TICKET_DISPATCH, P.TICKET_CONFIGURE, P.TICKET_KPI,
+            P.DEVICE_VIEW, P.DEVICE_MANAGE, P.PASSAGE_VIEW, P.PASSAGE_MANAGE,
         }
     ),
     R.STREET_ADMIN: frozenset(
         {
             P.PLACE_VIEW, P.PLACE_EDIT, P.PLACE_MERGE, P.FACILITY_EDIT, P.GRID_EDIT,
             P.RESIDENT_VIEW, P.RESIDENT_EDIT, P.RESIDENT_REVEAL, P.RESIDENT_IMPORT, P.RESIDENT_EXPORT,
-            P.AUDIT_VIEW, P.USER_MANAGE,
+            P.AUDIT_VIEW, P.USER_MANAGE, P.NOTIFY_MANAGE,
+            P.TICKET_SUBMIT, P.TICKET_VIEW, P.TICKET_HANDLE, P.TICKET_DISPATCH, P.TICKET_CONFIGURE, P.TICKET_KPI,
+            P.DEVICE_VIEW, P.DEVICE_MANAGE, P.PASSAGE_VIEW, P.PASSAGE_MANAGE,
         }
     ),
     R.DISTRICT_ADMIN: frozenset(
         {
             P.PLACE_VIEW, P.PLACE_EDIT, P.PLACE_MERGE, P.FACILITY_EDIT, P.GRID_EDIT,
             P.RESIDENT_VIEW, P.RESIDENT_EDIT, P.RESIDENT_REVEAL, P.RESIDENT_IMPORT, P.RESIDENT_EXPORT,
-            P.AUDIT_VIEW, P.USER_MANAGE,
+            P.AUDIT_VIEW, P.USER_MANAGE, P.NOTIFY_MANAGE,
+            P.TICKET_SUBMIT, P.TICKET_VIEW, P.TICKET_HANDLE, P.TICKET_DISPATCH, P.TICKET_CONFIGURE, P.TICKET_KPI,
+            P.DEVICE_VIEW, P.DEVICE_MANAGE, P.PASSAGE_VIEW, P.PASSAGE_MANAGE,
         }
     ),
     # The system administrator runs the platform: places, users and the audit log, but never sees personal data.
     R.SYSTEM_ADMIN: frozenset(
-        {P.PLACE_VIEW, P.PLACE_EDIT, P.PLACE_MERGE, P.FACILITY_EDIT, P.GRID_EDIT, P.AUDIT_VIEW, P.USER_MANAGE}
+        {P.PLACE_VIEW, P.PLACE_EDIT, P.PLACE_MERGE, P.FACILITY_EDIT, P.GRID_EDIT, P.AUDIT_VIEW, P.USER_MANAGE,
+         P.NOTIFY_MANAGE, P.TICKET_CONFIGURE, P.DEVICE_VIEW, P.DEVICE_MANAGE}
     ),
 }
 

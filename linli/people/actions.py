@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from linli.core import audit
 from linli.core.actor import Actor
@@ -48,11 +48,12 @@ def clean_resident_fields(data: dict[str, Any], errors: ErrorCollector, *, parti
     sex = v.check_sex(data.get("sex"), errors) if sex_given else (current.sex if current else Sex.UNKNOWN)
     birth = v.check_date(data.get("birth_date"), errors, "birth_date", "出生日期") if birth_given else (
         current.birth_date if current else None)
-    if birth and birth > dt.date.today():
+    if birth and birth > timezone.localdate():
         errors.add("birth_date", "future", "出生日期不能晚于今天", "the birth date is in the future")
     if id_number and ("id_number" in data or sex_given or birth_given):
-        # The ID number decides: given values must agree with it, missing ones are taken from it.
-        out["sex"], out["birth_date"] = v.reconcile_identity(id_number, sex, birth, errors,
+        # The ID number decides: given values must agree with it, missing ones are taken from it (also when a
+        # corrected ID number replaces one whose birth date the record still carries).
+        out["sex"], out["birth_date"] = v.reconcile_identity(id_number, sex, birth if birth_given else None, errors,
                                                              sex_given=sex_given, birth_given=birth_given)
     else:
         if sex_given:
@@ -121,7 +122,7 @@ def register_resident(*, actor: Actor, place: Place, relation: str = "", since: 
         if rel:
             Occupancy.objects.create(resident=resident, place=place, place_path=place.path, relation=rel, since=since_date)
         for tag, grade in tag_rows:
-            ResidentTag.objects.create(resident=resident, tag=tag, grade=grade, since=dt.date.today())
+            ResidentTag.objects.create(resident=resident, tag=tag, grade=grade, since=timezone.localdate())
         audit.record(actor, "resident.register", target=resident,
                      after={**_snapshot(resident), "relation": rel, "tags": [t.code for t, _ in tag_rows]})
     return resident
@@ -169,6 +170,8 @@ def add_occupancy(*, actor: Actor, resident: Resident, dwelling: Place, relation
     rel = v.check_relation(relation, errors)
     if dwelling.kind != PlaceKind.DWELLING:
         errors.add("dwelling", "wrong_kind", "请选择具体房屋", "choose a dwelling")
+    elif dwelling.status != PlaceStatus.ACTIVE:
+        errors.add("dwelling", "inactive", "该房屋已合并或撤销", "the dwelling has been merged or retired")
     since_date = v.check_date(since, errors, "since", "入住日期")
     errors.raise_if_any()
     actor.require(Perm.RESIDENT_EDIT, resident.place_path)
@@ -188,7 +191,7 @@ def add_occupancy(*, actor: Actor, resident: Resident, dwelling: Place, relation
 def end_occupancy(*, actor: Actor, occupancy: Occupancy, until: Any = None) -> Occupancy:
     actor.require(Perm.RESIDENT_EDIT, occupancy.place_path)
     errors = ErrorCollector()
-    until_date = v.check_date(until, errors, "until", "截止日期") or dt.date.today()
+    until_date = v.check_date(until, errors, "until", "截止日期") or timezone.localdate()
     if occupancy.since and until_date < occupancy.since:
         errors.add("until", "before_since", "截止日期不能早于起始日期", "the end date is before the start date")
     errors.raise_if_any()
@@ -227,6 +230,11 @@ def _resolve_tags(codes: list[str], errors: ErrorCollector) -> list[tuple[CareTa
                 errors.add("tags", "grade", f"标签“{tag.name}”的等级无效（1-4级）", f"invalid grade for {tag.code} (1-4)")
                 continue
             grade = int(digits)
+        earlier = next(((t, g) for t, g in out if t.pk == tag.pk), None)
+        if earlier is not None:  # the same tag twice: harmless when the grades agree
+            if earlier[1] != grade:
+                errors.add("tags", "duplicate", f"标签“{tag.name}”重复且等级不同", f"care tag {tag.code} is given twice")
+            continue
         out.append((tag, grade))
     return out
 
@@ -237,7 +245,7 @@ def set_tags(*, actor: Actor, resident: Resident, tags: list[str]) -> list[Resid
     errors = ErrorCollector()
     wanted = _resolve_tags(tags, errors)
     errors.raise_if_any()
-    today = dt.date.today()
+    today = timezone.localdate()
     with transaction.atomic():
         current = {rt.tag_id: rt for rt in ResidentTag.objects.filter(resident=resident, until__isnull=True).select_related("tag")}
         wanted_ids = {t.pk: g for t, g in wanted}
@@ -262,11 +270,15 @@ def add_emergency_contact(*, actor: Actor, resident: Resident, name: str, phone:
     errors = ErrorCollector()
     clean_name = v.check_name(name, errors)
     clean_phone = v.check_phone(phone, errors)
-    if not clean_phone and not errors.errors:
+    if not clean_phone and not any(e.field == "phone" for e in errors.errors):
         errors.add("phone", "required", "紧急联系人电话不能为空", "the contact's phone is required")
+    if not isinstance(priority, int) or not 1 <= priority <= 9:
+        errors.add("priority", "out_of_range", "优先级应为1到9", "the priority is a number from 1 to 9")
     errors.raise_if_any()
     with transaction.atomic():
-        linked = Resident.objects.filter(phone_hash=lookup_hash("phone", clean_phone)).exclude(pk=resident.pk).first()
+        # Linked to a resident with that phone only inside the actor's own area: no hint about other communities.
+        linked = (Resident.objects.filter(actor.scope_q(Perm.RESIDENT_VIEW), phone_hash=lookup_hash("phone", clean_phone))
+                  .exclude(pk=resident.pk).order_by("pk").first())
         contact = EmergencyContact.objects.create(resident=resident, name=clean_name, relation=clean_text(relation)[:20],
                                                   phone=clean_phone, phone_mask=mask_phone(clean_phone),
                                                   contact_resident=linked, priority=priority)
@@ -296,3 +308,4 @@ def reveal_sensitive(*, actor: Actor, resident: Resident, field: str, reason: st
     value = getattr(resident, field) or ""
     audit.record(actor, f"resident.reveal.{field}", target=resident, after={"field": field, "reason": clean_text(reason)[:200]})
     return value
+from .imports.actions import commit_import, export_residents, start_import  # noqa: E402,F401

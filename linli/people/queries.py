@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from linli.core.actor import Actor
 from linli.core.crypto import lookup_hash
@@ -74,11 +75,12 @@ def search_residents(actor: Actor, f: ResidentFilter, *, today: dt.date | None =
         qs = qs.filter(place_path__startswith=place.path)
     if f.tag:
         ids = tag_and_descendants(f.tag)
-        qs = qs.filter(Exists(ResidentTag.objects.filter(resident=OuterRef("pk"), tag_id__in=ids, until__isnull=True)))
+        # IN (not a correlated EXISTS): the database starts from the tag index instead of probing every resident.
+        qs = qs.filter(pk__in=ResidentTag.objects.filter(tag_id__in=ids, until__isnull=True).values("resident_id"))
     if f.sex:
         qs = qs.filter(sex=f.sex)
     if f.age_min is not None or f.age_max is not None:
-        earliest, latest = birth_bounds(f.age_min, f.age_max, today or dt.date.today())
+        earliest, latest = birth_bounds(f.age_min, f.age_max, today or timezone.localdate())
         if latest:
             qs = qs.filter(birth_date__lte=latest)
         if earliest:

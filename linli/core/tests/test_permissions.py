@@ -13,20 +13,23 @@ ALL_PERMS = [
     Perm.PLACE_VIEW, Perm.PLACE_EDIT, Perm.PLACE_MERGE, Perm.FACILITY_EDIT, Perm.GRID_EDIT,
     Perm.RESIDENT_VIEW, Perm.RESIDENT_EDIT, Perm.RESIDENT_REVEAL, Perm.RESIDENT_IMPORT, Perm.RESIDENT_EXPORT,
     Perm.AUDIT_VIEW, Perm.USER_MANAGE, Perm.NOTIFY_MANAGE,
+    Perm.TICKET_SUBMIT, Perm.TICKET_VIEW, Perm.TICKET_HANDLE, Perm.TICKET_DISPATCH, Perm.TICKET_CONFIGURE,
+    Perm.TICKET_KPI,
+    Perm.DEVICE_VIEW, Perm.DEVICE_MANAGE, Perm.PASSAGE_VIEW, Perm.PASSAGE_MANAGE,
 ]
 
 # Columns in the order of ALL_PERMS:
-#                        place           resident
-#                        view edit merge fac  grid view edit reveal import export audit users notify
+#                        place           resident                                      ticket                                     device    passage
+#                        view edit merge fac  grid view edit reveal import export audit users notify submit view handle dispatch configure kpi  view manage view manage
 EXPECTED = {
-    Role.RESIDENT:         "X    .    .    .    .    X    .    .    .    .    .    .    .",
-    Role.OWNERS_COMMITTEE: "X    .    .    .    .    .    .    .    .    .    .    .    .",
-    Role.PROPERTY_STAFF:   "X    .    .    .    .    X    .    .    .    .    .    .    .",
-    Role.GRID_WORKER:      "X    .    .    .    .    X    X    X    .    X    .    .    .",
-    Role.COMMUNITY_STAFF:  "X    X    .    X    X    X    X    X    X    X    X    .    X",
-    Role.STREET_ADMIN:     "X    X    X    X    X    X    X    X    X    X    X    X    X",
-    Role.DISTRICT_ADMIN:   "X    X    X    X    X    X    X    X    X    X    X    X    X",
-    Role.SYSTEM_ADMIN:     "X    X    X    X    X    .    .    .    .    .    X    X    X",
+    Role.RESIDENT:         "X    .    .    .    .    X    .    .    .    .    .    .    .    X    .    .    .    .    .    .    .    .    .",
+    Role.OWNERS_COMMITTEE: "X    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .",
+    Role.PROPERTY_STAFF:   "X    .    .    .    .    X    .    .    .    .    .    .    .    X    X    X    X    .    X    X    X    X    X",
+    Role.GRID_WORKER:      "X    .    .    .    .    X    X    X    .    X    .    .    .    X    X    X    .    .    .    X    .    X    .",
+    Role.COMMUNITY_STAFF:  "X    X    .    X    X    X    X    X    X    X    X    .    X    X    X    X    X    X    X    X    X    X    X",
+    Role.STREET_ADMIN:     "X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X",
+    Role.DISTRICT_ADMIN:   "X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X",
+    Role.SYSTEM_ADMIN:     "X    X    X    X    X    .    .    .    .    .    X    X    X    .    .    .    .    X    .    X    X    .    .",
 }
 
 
