@@ -13,6 +13,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--households", type=int, default=DEFAULT_HOUSEHOLDS, help="households to create")
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (same seed, same data)")
+        parser.add_argument("--no-tickets", action="store_true", help="leave out the three months of demo tickets")
 
     def handle(self, *args, **opts):
         if opts["households"] < 20:
@@ -25,3 +26,8 @@ class Command(BaseCommand):
             self.stdout.write(", ".join(f"{k} {v}" for k, v in report.counts.items()))
             self.stdout.write(f"accounts ({DEMO_PASSWORD}): " + ", ".join(a[0] for a in ACCOUNTS))
             self.stdout.write(f"digest {report.digest}")
+            if not opts["no_tickets"]:
+                from linli.tickets.demo import seed_tickets
+
+                tickets = seed_tickets(seed=opts["seed"])
+                self.stdout.write("tickets: " + ", ".join(f"{k} {v}" for k, v in sorted(tickets.counts.items())))
