@@ -1,0 +1,251 @@
+"""KPIs of ticket handling, computed by aggregate queries over the tickets themselves (never stored by hand):
+per place subtree, organisation, category, staff member, kind and month, over tickets created in a period.
+
+Definitions (tickets withdrawn by the reporter are left out):
+- on-time rate: resolved tickets that missed neither the response nor the resolution deadline / resolved tickets
+- handling (closure) rate: closed / (tickets − rejected); complaint handling rate: the same for complaints
+- satisfaction rate: ratings with overall >= 4 / rated tickets
+- reopen rate: tickets reopened at least once / resolved tickets
+- median response time (created → accepted or rejected), median resolution time (created → resolved, pauses
+  not counted), from the seconds each ticket stores when it is responded to and resolved
+Targets come from LINLI_TICKET_KPI_TARGETS (defaults of the 海纳尔 case: on time 100 %, complaints handled
+100 %, satisfied 95 %).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from linli.core.actor import Actor
+from linli.core.errors import invalid
+from linli.core.permissions import Perm
+from linli.places.models import Place
+
+from .choices import TicketKind, TicketStatus
+from .median import Median
+from .models import Category, Organisation, Ticket
+
+GROUPS = ("total", "place", "organisation", "category", "assignee", "month", "kind")
+COUNTS = ("tickets", "rejected", "resolved", "closed", "on_time", "rated", "satisfied", "reopened", "complaints",
+          "complaints_closed")
+RATES = ("on_time_rate", "handling_rate", "complaint_handling_rate", "satisfaction_rate", "reopen_rate")
+COLUMNS_ZH = {
+    "label": "分组", "tickets": "工单数", "rejected": "不予受理", "resolved": "已办结", "closed": "已关闭",
+    "on_time": "按时办结", "rated": "已评价", "satisfied": "满意", "reopened": "重新打开", "complaints": "投诉",
+    "complaints_closed": "投诉办结", "on_time_rate": "及时率", "handling_rate": "办结率",
+    "complaint_handling_rate": "投诉办结率", "satisfaction_rate": "满意率", "reopen_rate": "重开率",
+    "median_response_minutes": "响应时长中位数（分钟）", "median_resolution_hours": "办结时长中位数（小时）",
+}
+
+
+@dataclass
+class KpiFilter:
+    since: dt.date | None = None  # first day, inclusive (local dates)
+    until: dt.date | None = None  # last day, inclusive
+    place_id: int | None = None
+    organisation_id: int | None = None
+    category_id: int | None = None
+    assignee_id: int | None = None
+    kind: str | None = None
+
+
+@dataclass
+class KpiRow:
+    key: str
+    label: str
+    tickets: int = 0
+    rejected: int = 0
+    resolved: int = 0
+    closed: int = 0
+    on_time: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    reopened: int = 0
+    complaints: int = 0
+    complaints_closed: int = 0
+    median_response_minutes: float | None = None
+    median_resolution_hours: float | None = None
+
+    @staticmethod
+    def _rate(part: int, whole: int) -> float | None:
+        return round(part / whole, 4) if whole else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self._rate(self.on_time, self.resolved)
+
+    @property
+    def handling_rate(self) -> float | None:
+        return self._rate(self.closed, self.tickets - self.rejected)
+
+    @property
+    def complaint_handling_rate(self) -> float | None:
+        return self._rate(self.complaints_closed, self.complaints)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return self._rate(self.satisfied, self.rated)
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return self._rate(self.reopened, self.resolved)
+
+
+@dataclass
+class KpiTable:
+    group: str
+    since: dt.date
+    until: dt.date
+    targets: dict[str, float]
+    total: KpiRow
+    rows: list[KpiRow] = field(default_factory=list)
+
+
+def targets() -> dict[str, float]:
+    """LINLI_TICKET_KPI_TARGETS ("on_time_rate=1.0,complaint_handling_rate=1.0,satisfaction_rate=0.95")."""
+    out: dict[str, float] = {}
+    for item in settings.LINLI_TICKET_KPI_TARGETS.split(","):
+        name, sep, value = item.partition("=")
+        if sep and name.strip() in RATES:
+            out[name.strip()] = float(value)
+    return out
+
+
+def _metrics() -> dict[str, Any]:
+    rejected = Q(status=TicketStatus.REJECTED)
+    resolved = Q(resolved_at__isnull=False)
+    complaint = Q(kind=TicketKind.COMPLAINT)
+    return {
+        "tickets": Count("pk"),
+        "rejected": Count("pk", filter=rejected),
+        "resolved": Count("pk", filter=resolved),
+        "closed": Count("pk", filter=Q(status=TicketStatus.CLOSED)),
+        "on_time": Count("pk", filter=resolved & Q(response_overdue=False, resolution_overdue=False)),
+        "rated": Count("rating"),
+        "satisfied": Count("rating", filter=Q(rating__overall__gte=4)),
+        "reopened": Count("pk", filter=Q(reopen_count__gt=0)),
+        "complaints": Count("pk", filter=complaint & ~rejected),
+        "complaints_closed": Count("pk", filter=complaint & Q(status=TicketStatus.CLOSED)),
+        "median_response": Median("response_seconds"),
+        "median_resolution": Median("resolution_seconds"),
+    }
+
+
+def _row(key: str, label: str, values: dict[str, Any]) -> KpiRow:
+    response, resolution = values.get("median_response"), values.get("median_resolution")
+    return KpiRow(key=key, label=label, **{name: values.get(name) or 0 for name in COUNTS},
+                  median_response_minutes=round(response / 60, 2) if response is not None else None,
+                  median_resolution_hours=round(resolution / 3600, 2) if resolution is not None else None)
+
+
+def _period(f: KpiFilter, today: dt.date) -> tuple[dt.date, dt.date]:
+    until = f.until or today
+    since = f.since or until - dt.timedelta(days=29)
+    if since > until:
+        raise invalid("since", "after_until", "开始日期晚于结束日期", "since is after until")
+    return since, until
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def kpi_tickets(actor: Actor, f: KpiFilter, since: dt.date, until: dt.date) -> tuple[QuerySet[Ticket], Place | None]:
+    from linli.places.queries import access_place
+
+    actor.require(Perm.TICKET_KPI)
+    qs = Ticket.objects.filter(actor.scope_q(Perm.TICKET_KPI)).exclude(status=TicketStatus.WITHDRAWN).filter(
+        created_at__gte=_local_midnight(since), created_at__lt=_local_midnight(until + dt.timedelta(days=1)))
+    place = access_place(actor, f.place_id) if f.place_id else None
+    if place is not None:
+        qs = qs.filter(place_path__startswith=place.path)
+    for name in ("organisation_id", "category_id", "assignee_id", "kind"):
+        value = getattr(f, name)
+        if value:
+            qs = qs.filter(**{name: value})
+    return qs, place
+
+
+def _grouped(qs: QuerySet[Ticket], key: str, labels: dict[Any, str]) -> list[KpiRow]:
+    rows = qs.values(key).annotate(**_metrics()).order_by(F(key).asc(nulls_first=True))
+    return [_row(str(r[key]) if r[key] is not None else "", labels.get(r[key], "—"), r) for r in rows]
+
+
+def _place_rows(actor: Actor, qs: QuerySet[Ticket], place: Place | None) -> list[KpiRow]:
+    """One row per child of the place (or per top place of the actor's scope): a filtered aggregate each."""
+    if place is not None:
+        children = list(Place.objects.filter(parent=place).order_by("sort_key", "id"))
+    else:
+        paths = actor.paths_for(Perm.TICKET_KPI)
+        children = list(Place.objects.filter(parent__isnull=True) if "/" in paths else
+                        Place.objects.filter(path__in=paths).order_by("sort_key", "id"))
+    return [_row(str(c.pk), c.name, qs.filter(place_path__startswith=c.path).aggregate(**_metrics()))
+            for c in children]
+
+
+def _labels(group: str, qs: QuerySet[Ticket]) -> dict[Any, str]:
+    if group == "organisation":
+        return dict(Organisation.objects.filter(pk__in=qs.values("organisation_id")).values_list("pk", "name"))
+    if group == "category":
+        return dict(Category.objects.filter(pk__in=qs.values("category_id")).values_list("pk", "name"))
+    if group == "assignee":
+        users = get_user_model().objects.filter(pk__in=qs.values("assignee_id"))
+        return {u.pk: u.get_full_name() or u.get_username() for u in users}
+    return {k: str(v) for k, v in TicketKind.choices}
+
+
+def kpi_table(actor: Actor, f: KpiFilter, group: str = "total", *, today: dt.date | None = None) -> KpiTable:
+    """The KPI rows of the actor's area for ``group``, their total, and the targets."""
+    if group not in GROUPS:
+        raise invalid("group", "invalid_choice", "分组方式无效", f"group must be one of {', '.join(GROUPS)}")
+    since, until = _period(f, today or timezone.localdate())
+    qs, place = kpi_tickets(actor, f, since, until)
+    total = _row("total", "合计", qs.aggregate(**_metrics()))
+    rows: list[KpiRow] = []
+    if group == "place":
+        rows = _place_rows(actor, qs, place)
+    elif group == "month":
+        months = qs.annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
+        rows = [_row(f"{r['month']:%Y-%m}", f"{r['month']:%Y-%m}", r)
+                for r in months.values("month").annotate(**_metrics()).order_by("month")]
+    elif group != "total":
+        key = "kind" if group == "kind" else f"{group}_id"
+        rows = _grouped(qs, key, _labels(group, qs))
+    return KpiTable(group=group, since=since, until=until, targets=targets(), total=total, rows=rows)
+
+
+def kpi_xlsx(table: KpiTable) -> bytes:
+    """The KPI table as a workbook: one sheet of rows and the total, one of the targets."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    sheet = wb.active
+    sheet.title = "KPI"
+    columns = ["label", *COUNTS, *RATES, "median_response_minutes", "median_resolution_hours"]
+    sheet.append([f"统计期间 {table.since:%Y-%m-%d} 至 {table.until:%Y-%m-%d}"])
+    sheet.append([COLUMNS_ZH[c] for c in columns])
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    for row in [*table.rows, table.total]:
+        sheet.append([getattr(row, c) for c in columns])
+    for col in range(len(COUNTS) + 2, len(COUNTS) + 2 + len(RATES)):
+        for cells in sheet.iter_rows(min_row=3, min_col=col, max_col=col):
+            cells[0].number_format = "0.00%"
+    goals = wb.create_sheet("目标")
+    goals.append(["指标", "目标"])
+    for name, value in table.targets.items():
+        goals.append([COLUMNS_ZH[name], value])
+        goals.cell(row=goals.max_row, column=2).number_format = "0.00%"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -1,0 +1,254 @@
+"""Scoped reads of tickets, categories, organisations and return visits.
+
+Staff see the ticket pool of their ``ticket.view`` subtrees; a resident sees the tickets they reported; an
+assignee sees what was given to them. Everything else is NotFound (404), never 403.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import F, Prefetch, Q, QuerySet
+
+from linli.core.actor import Actor
+from linli.core.errors import NotFound
+from linli.core.identity import clean_text
+from linli.core.permissions import Perm, Role
+from linli.places.choices import PlaceKind, PlaceStatus
+from linli.places.models import Place
+
+from .choices import OrganisationKind, ReturnVisitStatus
+from .models import Category, Membership, Organisation, ReturnVisit, Ticket, TicketEvent, TicketPhoto
+
+NUMBER = re.compile(r"^(?:\d{8}-)?0*(\d{1,18})$")
+
+
+def path_prefixes(path: str) -> list[str]:
+    """"/1/4/17/" -> ["/1/", "/1/4/", "/1/4/17/"]: the paths of a place and of its ancestors."""
+    parts = [p for p in path.strip("/").split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+# ------------------------------------------------------------------------------------------------- tickets
+
+def ticket_scope(actor: Actor) -> Q:
+    q = actor.scope_q(Perm.TICKET_VIEW)
+    if actor.resident_id is not None:
+        q |= Q(reporter_id=actor.resident_id)
+    if actor.user is not None and getattr(actor.user, "pk", None):
+        q |= Q(assignee_id=actor.user.pk)
+    return q
+
+
+def visible_tickets(actor: Actor) -> QuerySet[Ticket]:
+    return Ticket.objects.filter(ticket_scope(actor))
+
+
+def with_list_relations(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """What a list row shows, in the same query: category, place, organisation, assignee, reporter."""
+    return qs.select_related("category", "place", "organisation", "assignee", "reporter")
+
+
+def access_ticket(actor: Actor, pk: int | str) -> Ticket:
+    try:
+        return with_list_relations(visible_tickets(actor)).get(pk=int(pk))
+    except (Ticket.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound("ticket") from exc
+
+
+@dataclass
+class TicketFilter:
+    status: str | None = None
+    kind: str | None = None
+    category_id: int | None = None
+    place_id: int | None = None  # tickets inside this place's subtree
+    organisation_id: int | None = None
+    assignee_id: int | None = None
+    overdue: bool | None = None  # either deadline missed (True) or neither (False)
+    channel: str | None = None
+    q: str | None = None  # a ticket number (20260423-000123 or the id), or words of the title or description
+
+
+def search_tickets(actor: Actor, f: TicketFilter) -> QuerySet[Ticket]:
+    from linli.places.queries import access_place
+
+    qs = visible_tickets(actor)
+    for field in ("status", "kind", "category_id", "organisation_id", "assignee_id", "channel"):
+        value = getattr(f, field)
+        if value:
+            qs = qs.filter(**{field: value})
+    if f.place_id:
+        qs = qs.filter(place_path__startswith=access_place(actor, f.place_id).path)
+    if f.overdue is not None:
+        missed = Q(response_overdue=True) | Q(resolution_overdue=True)
+        qs = qs.filter(missed if f.overdue else ~missed)
+    if f.q:
+        text = clean_text(f.q)
+        number = NUMBER.match(text)
+        qs = qs.filter(pk=int(number.group(1))) if number else qs.filter(
+            Q(title__contains=text) | Q(description__contains=text))
+    return qs.order_by("-created_at", "-id")
+
+
+def ticket_events(ticket: Ticket) -> QuerySet[TicketEvent]:
+    return TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("at", "id")
+
+
+def ticket_photos(ticket: Ticket) -> QuerySet[TicketPhoto]:
+    return TicketPhoto.objects.filter(ticket=ticket).order_by("stage", "id")
+
+
+def with_detail_relations(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    return with_list_relations(qs).prefetch_related(
+        Prefetch("events", queryset=TicketEvent.objects.select_related("actor").order_by("at", "id")),
+        Prefetch("photos", queryset=TicketPhoto.objects.order_by("stage", "id")),
+        "rating",
+    )
+
+
+def ticket_detail(actor: Actor, pk: int | str) -> Ticket:
+    """One ticket with its history, photos and rating (a fixed number of queries)."""
+    try:
+        return with_detail_relations(visible_tickets(actor)).get(pk=int(pk))
+    except (Ticket.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound("ticket") from exc
+
+
+def estate_paths(paths: list[str]) -> list[str]:
+    """The paths of the estates the places at ``paths`` lie in."""
+    ids = {int(x) for p in paths for x in p.strip("/").split("/") if x}
+    return list(Place.objects.filter(pk__in=ids, kind=PlaceKind.ESTATE).values_list("path", flat=True))
+
+
+def access_ticket_place(actor: Actor, pk: int | str) -> Place:
+    """A place the actor may file a ticket at: inside their ``ticket.submit`` subtrees (staff), or their own
+    dwelling and the public spots of their estate (a resident). Anything else is NotFound."""
+    try:
+        place = Place.objects.get(pk=int(pk), status=PlaceStatus.ACTIVE)
+    except (Place.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound("place") from exc
+    if actor.can(Perm.TICKET_SUBMIT, place.path):
+        return place
+    homes = [g.path for g in actor.grants if g.role == Role.RESIDENT]
+    if place.kind != PlaceKind.DWELLING and any(place.path.startswith(e) for e in estate_paths(homes)):
+        return place
+    raise NotFound("place")
+
+
+# ---------------------------------------------------------------------------------------------- categories
+
+def categories_at(place: Place) -> QuerySet[Category]:
+    """The active categories a ticket at ``place`` may take: global ones and those of the place's ancestors."""
+    return Category.objects.filter(active=True, place_path__in=["", *path_prefixes(place.path)])
+
+
+def visible_categories(actor: Actor) -> QuerySet[Category]:
+    """Global categories, and those of places the actor sees tickets or configures in (or above)."""
+    q = Q(place_path="")
+    for perm in (Perm.TICKET_VIEW, Perm.TICKET_CONFIGURE, Perm.TICKET_SUBMIT):
+        for path in actor.paths_for(perm):
+            if path == "/":
+                return Category.objects.all()
+            q |= Q(place_path__startswith=path) | Q(place_path__in=path_prefixes(path))
+    return Category.objects.filter(q)
+
+
+def access_category(actor: Actor, pk: int | str) -> Category:
+    try:
+        return visible_categories(actor).get(pk=int(pk))
+    except (Category.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound("category") from exc
+
+
+# ------------------------------------------------------------------------------------------- organisations
+
+def responsible_organisation(place: Place, kind: str) -> Organisation | None:
+    """The active organisation of ``kind`` nearest above (or at) ``place``."""
+    return (Organisation.objects.filter(kind=kind, active=True, place_path__in=path_prefixes(place.path))
+            .order_by("-place__depth", "id").first())
+
+
+def visible_organisations(actor: Actor) -> QuerySet[Organisation]:
+    q = Q(pk__in=[])
+    for perm in (Perm.TICKET_VIEW, Perm.TICKET_CONFIGURE):
+        for path in actor.paths_for(perm):
+            if path == "/":
+                return Organisation.objects.select_related("place")
+            q |= Q(place_path__startswith=path) | Q(place_path__in=path_prefixes(path))
+    return Organisation.objects.filter(q).select_related("place")
+
+
+def access_organisation(actor: Actor, pk: int | str) -> Organisation:
+    try:
+        return visible_organisations(actor).get(pk=int(pk))
+    except (Organisation.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound("organisation") from exc
+
+
+def active_members(organisation: Organisation) -> QuerySet[Membership]:
+    """Members whose role assignment is still active, with their user."""
+    return Membership.objects.filter(organisation=organisation, active=True, assignment__active=True,
+                                     user__is_active=True).select_related("user", "assignment")
+
+
+def on_duty_members(organisation: Organisation) -> QuerySet[Membership]:
+    """Round-robin order: the member assigned longest ago (never assigned first), then by id."""
+    return active_members(organisation).filter(assignment__on_duty=True).order_by(
+        F("last_assigned_at").asc(nulls_first=True), "id")
+
+
+def membership_of(organisation: Organisation, user_id: int) -> Membership | None:
+    return active_members(organisation).filter(user_id=user_id).first()
+
+
+SUPERVISOR_ROLE = {
+    OrganisationKind.PROPERTY_COMPANY: Role.COMMUNITY_STAFF,
+    OrganisationKind.COMMUNITY_COMMITTEE: Role.STREET_ADMIN,
+    OrganisationKind.STREET_OFFICE: Role.DISTRICT_ADMIN,
+}
+
+
+def supervisors(ticket: Ticket) -> list:
+    """Who an overdue ticket escalates to: the role above the responsible organisation (community staff above a
+    property company, the street above a community, the district above a street), over the ticket's place."""
+    from linli.accounts.models import RoleAssignment
+
+    role = SUPERVISOR_ROLE[OrganisationKind(ticket.organisation.kind)]
+    user_ids = RoleAssignment.objects.filter(role=role, active=True, place_path__in=path_prefixes(ticket.place_path),
+                                             user__is_active=True).values_list("user_id", flat=True)
+    return list(get_user_model().objects.filter(pk__in=list(user_ids)).order_by("pk"))
+
+
+def reporter_account(ticket: Ticket):
+    """The reporter's user account (None when they have none: a caller, a resident without a smartphone)."""
+    if ticket.reporter_id is None:
+        return None
+    return get_user_model().objects.filter(linli_profile__resident_id=ticket.reporter_id, is_active=True).first()
+
+
+# ------------------------------------------------------------------------------------------- return visits
+
+def visible_return_visits(actor: Actor) -> QuerySet[ReturnVisit]:
+    return ReturnVisit.objects.filter(actor.scope_q(Perm.TICKET_HANDLE)).select_related(
+        "ticket", "ticket__category", "organisation", "place")
+
+
+def search_return_visits(actor: Actor, status: str | None = ReturnVisitStatus.PENDING,
+                         place_id: int | None = None) -> QuerySet[ReturnVisit]:
+    from linli.places.queries import access_place
+
+    qs = visible_return_visits(actor)
+    if status:
+        qs = qs.filter(status=status)
+    if place_id:
+        qs = qs.filter(place_path__startswith=access_place(actor, place_id).path)
+    return qs.order_by("status", "due_at", "id")
+
+
+def access_return_visit(actor: Actor, pk: int | str) -> ReturnVisit:
+    try:
+        return visible_return_visits(actor).get(pk=int(pk))
+    except (ReturnVisit.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound("return visit") from exc
