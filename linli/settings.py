@@ -52,10 +52,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.admin",
     "huey.contrib.djhuey",
+    "ninja",  # serves Swagger UI from its own static files (no CDN)
     "linli.core",
     "linli.places",
     "linli.people",
     "linli.accounts",
+    "linli.notify",
+    "linli.tickets",
+    "linli.devices",
 ]
 
 MIDDLEWARE = [
@@ -167,7 +171,54 @@ else:
     }
 
 LINLI_MQTT_URL = os.environ.get("LINLI_MQTT_URL", "")
+# Notifications (linli.notify): delivery retries, fallback channels, SMS, WeCom and e-mail. See docs/domain/notify.md.
+LINLI_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("LINLI_NOTIFY_MAX_ATTEMPTS", "5"))
+LINLI_NOTIFY_RETRY_BASE_SECONDS = float(os.environ.get("LINLI_NOTIFY_RETRY_BASE_SECONDS", "30"))
+LINLI_NOTIFY_RETRY_MAX_SECONDS = float(os.environ.get("LINLI_NOTIFY_RETRY_MAX_SECONDS", "3600"))
+LINLI_NOTIFY_RETRY_JITTER = float(os.environ.get("LINLI_NOTIFY_RETRY_JITTER", "0.2"))
+LINLI_NOTIFY_LEASE_SECONDS = int(os.environ.get("LINLI_NOTIFY_LEASE_SECONDS", "120"))
+LINLI_NOTIFY_FALLBACK = os.environ.get("LINLI_NOTIFY_FALLBACK", "sms:inapp,wecom:sms,email:inapp")
+LINLI_SMS_PROVIDER = os.environ.get("LINLI_SMS_PROVIDER", "log")
+LINLI_SMS_LOG_FILE = os.environ.get("LINLI_SMS_LOG_FILE", "") or str(VAR_DIR / "sms.log")
+LINLI_SMS_SIGN_NAME = os.environ.get("LINLI_SMS_SIGN_NAME", "邻里")
+LINLI_SMS_TEMPLATE_CODES = os.environ.get("LINLI_SMS_TEMPLATE_CODES", "")
+LINLI_SMS_TIMEOUT = float(os.environ.get("LINLI_SMS_TIMEOUT", "10"))
+LINLI_SMS_ALIYUN_ACCESS_KEY_ID = os.environ.get("LINLI_SMS_ALIYUN_ACCESS_KEY_ID", "")
+LINLI_SMS_ALIYUN_ACCESS_KEY_SECRET = os.environ.get("LINLI_SMS_ALIYUN_ACCESS_KEY_SECRET", "")
+LINLI_SMS_ALIYUN_ENDPOINT = os.environ.get("LINLI_SMS_ALIYUN_ENDPOINT", "dysmsapi.aliyuncs.com")
+LINLI_SMS_ALIYUN_PROTOCOL = os.environ.get("LINLI_SMS_ALIYUN_PROTOCOL", "https")
+LINLI_SMS_TENCENT_SECRET_ID = os.environ.get("LINLI_SMS_TENCENT_SECRET_ID", "")
+LINLI_SMS_TENCENT_SECRET_KEY = os.environ.get("LINLI_SMS_TENCENT_SECRET_KEY", "")
+LINLI_SMS_TENCENT_APP_ID = os.environ.get("LINLI_SMS_TENCENT_APP_ID", "")
+LINLI_SMS_TENCENT_REGION = os.environ.get("LINLI_SMS_TENCENT_REGION", "ap-guangzhou")
+LINLI_SMS_TENCENT_ENDPOINT = os.environ.get("LINLI_SMS_TENCENT_ENDPOINT", "sms.tencentcloudapi.com")
+LINLI_SMS_TENCENT_PROTOCOL = os.environ.get("LINLI_SMS_TENCENT_PROTOCOL", "https")
+LINLI_WECOM_WEBHOOK_URL = os.environ.get("LINLI_WECOM_WEBHOOK_URL", "")
+LINLI_WECOM_MSGTYPE = os.environ.get("LINLI_WECOM_MSGTYPE", "text")
+LINLI_WECOM_TIMEOUT = float(os.environ.get("LINLI_WECOM_TIMEOUT", "5"))
+if os.environ.get("LINLI_EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["LINLI_EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ.get("LINLI_EMAIL_PORT", "25"))
+    EMAIL_HOST_USER = os.environ.get("LINLI_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("LINLI_EMAIL_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("LINLI_EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = env_bool("LINLI_EMAIL_USE_SSL", False)
+    EMAIL_TIMEOUT = int(os.environ.get("LINLI_EMAIL_TIMEOUT", "10"))
+else:
+    # Offline by default: each e-mail is written as a file under var/mail.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+DEFAULT_FROM_EMAIL = os.environ.get("LINLI_EMAIL_FROM", "linli@localhost")
+LINLI_EMAIL_MSGID_DOMAIN = os.environ.get("LINLI_EMAIL_MSGID_DOMAIN", "linli.local")
 LINLI_MAP_TILES = os.environ.get("LINLI_MAP_TILES", "")
+# Tickets (linli.tickets). See docs/domain/tickets.md.
+LINLI_TICKET_AUTO_CLOSE_DAYS = int(os.environ.get("LINLI_TICKET_AUTO_CLOSE_DAYS", "7"))
+LINLI_TICKET_ESCALATE_AFTER_MINUTES = int(os.environ.get("LINLI_TICKET_ESCALATE_AFTER_MINUTES", "60"))
+LINLI_TICKET_RETURN_VISIT_DAYS = int(os.environ.get("LINLI_TICKET_RETURN_VISIT_DAYS", "3"))
+LINLI_TICKET_PHOTO_MAX_BYTES = int(os.environ.get("LINLI_TICKET_PHOTO_MAX_BYTES", str(10 * 1024 * 1024)))
+LINLI_TICKET_KPI_TARGETS = os.environ.get(
+    "LINLI_TICKET_KPI_TARGETS", "on_time_rate=1.0,complaint_handling_rate=1.0,satisfaction_rate=0.95")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("LINLI_SECURE_COOKIES", False)

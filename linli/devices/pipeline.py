@@ -1,0 +1,107 @@
+"""What happens to events once they are stored: ``after_store(event_ids)`` runs in a task after the transaction
+that wrote them commits (linli.devices.tasks), and again from the sweeper for any batch left behind.
+
+Today it moves residents' last-seen times (PersonPresence) and devices' last-event times forward. The alert rules
+plug in here, after those two steps, on the same list of events. Every step is idempotent: a batch processed twice
+(a crashed worker, the sweeper racing the task) changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .adapters import LIVENESS_KINDS, PASSAGE_KINDS
+from .models import Device, DeviceEvent, PendingBatch, PersonPresence
+
+REDRIVE_AFTER = dt.timedelta(minutes=1)  # a batch still pending after this was left behind by its task
+REDRIVE_BATCHES = 200
+PASSAGES = frozenset(k.value for k in PASSAGE_KINDS)
+LIVENESS = frozenset(k.value for k in LIVENESS_KINDS)
+
+
+class StoredEvent(NamedTuple):
+    pk: int
+    device_id: int
+    kind: str
+    occurred_at: dt.datetime
+    resident_id: int | None
+    place_path: str
+
+
+def load_events(event_ids: Sequence[int]) -> list[StoredEvent]:
+    fields = ("pk", "device_id", "kind", "occurred_at", "resident_id", "place_path")
+    return [StoredEvent(*row) for row in DeviceEvent.objects.filter(pk__in=event_ids).values_list(*fields)]
+
+
+def after_store(event_ids: Sequence[int]) -> None:
+    """Process stored events by id (the alert rules are evaluated here, after last-seen times are updated)."""
+    events = load_events(event_ids)
+    update_presence(events)
+    touch_devices(events)
+
+
+def update_presence(events: Sequence[StoredEvent]) -> int:
+    """Each resident who passed a door or gate: last seen at their latest passage, in one statement for the batch.
+    Monotonic: the row changes only when the passage is newer than what it holds, so late events change nothing."""
+    latest: dict[int, StoredEvent] = {}
+    for event in events:
+        if event.kind in PASSAGES and event.resident_id is not None:
+            held = latest.get(event.resident_id)
+            if held is None or (event.occurred_at, event.pk) > (held.occurred_at, held.pk):
+                latest[event.resident_id] = event
+    if not latest:
+        return 0
+    table = connection.ops.quote_name(PersonPresence._meta.db_table)
+    columns = ("resident_id", "last_seen_at", "last_event_id", "last_device_id", "last_place_path", "last_kind")
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(latest))
+    params = []
+    for resident_id, e in sorted(latest.items()):
+        params += [resident_id, connection.ops.adapt_datetimefield_value(e.occurred_at), e.pk, e.device_id,
+                   e.place_path, e.kind]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {placeholders} "
+            f"ON CONFLICT (resident_id) DO UPDATE SET {updates} WHERE {table}.last_seen_at < excluded.last_seen_at",
+            params,
+        )
+        return cursor.rowcount
+
+
+def touch_devices(events: Sequence[StoredEvent]) -> None:
+    """Each device's last-event time moves forward to its newest reported event (liveness rows excluded)."""
+    newest: dict[int, dt.datetime] = {}
+    for event in events:
+        if event.kind in LIVENESS:
+            continue
+        if event.device_id not in newest or event.occurred_at > newest[event.device_id]:
+            newest[event.device_id] = event.occurred_at
+    for device_id, at in newest.items():
+        Device.objects.filter(Q(last_event_at__isnull=True) | Q(last_event_at__lt=at), pk=device_id).update(
+            last_event_at=at)
+
+
+def process_batch(batch_id: int) -> bool:
+    """Run after_store on a pending batch and forget the batch; False when it was processed already."""
+    with transaction.atomic():
+        batch = PendingBatch.objects.select_for_update().filter(pk=batch_id).first()
+        if batch is None:
+            return False
+        after_store(batch.event_ids)
+        PendingBatch.objects.filter(pk=batch_id).delete()
+    return True
+
+
+def redrive_pending(now: dt.datetime | None = None) -> int:
+    """Process the batches whose task never ran or died (the queue was down, a worker was killed)."""
+    now = now or timezone.now()
+    ids = list(PendingBatch.objects.filter(created_at__lt=now - REDRIVE_AFTER).order_by("pk")
+               .values_list("pk", flat=True)[:REDRIVE_BATCHES])
+    PendingBatch.objects.filter(pk__in=ids).update(attempts=F("attempts") + 1)
+    return sum(process_batch(pk) for pk in ids)

@@ -1,0 +1,148 @@
+"""Writing device events in batches, never one round trip per row.
+
+PostgreSQL: the rows are COPYed into a session-local temporary table, then one
+``INSERT ... SELECT ... ON CONFLICT (device_id, external_id) DO NOTHING RETURNING id`` moves them into the event
+table. SQLite: multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` statements of 500 rows (the same
+effect as ``bulk_create(ignore_conflicts=True)``, but the ids of the rows actually inserted come back).
+
+Either way a key stored before (or twice in the same batch) is skipped without an error, and only the ids of new
+rows are returned: they are what the pipeline processes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from operator import attrgetter
+from typing import Any
+
+from django.db import connection, transaction
+
+from .models import DeviceEvent
+
+SQLITE_CHUNK = 500
+LOAD_TABLE = "linli_device_event_load"
+
+
+@dataclass(slots=True)
+class EventRow:
+    """One device_event row, column by column (the order is the order of the COPY and INSERT column lists)."""
+
+    device_id: int
+    place_path: str
+    kind: str
+    occurred_at: datetime
+    occurred_at_raw: str
+    received_at: datetime
+    external_id: str
+    subject_kind: str = "none"
+    subject_ref: str = ""
+    subject_ref_type: str = ""
+    resident_id: int | None = None
+    vehicle_id: int | None = None
+    visitor_id: int | None = None
+    score: float | None = None
+    value: float | None = None
+    unit: str = ""
+    zone: str = ""
+    direction: str = "unknown"
+    state: str = "pulse"
+    attrs: dict[str, Any] = field(default_factory=dict)
+    media: list[dict[str, Any]] = field(default_factory=list)
+    raw: str = ""
+
+
+COLUMNS = tuple(f.name for f in fields(EventRow))
+TIME_COLUMNS = frozenset({"occurred_at", "received_at"})
+JSON_COLUMNS = frozenset({"attrs", "media"})
+
+
+def insert_events(rows: Sequence[EventRow]) -> list[int]:
+    """Insert the rows whose (device, external_id) is new; return the ids of the inserted rows."""
+    unique = _first_of_each_key(rows)
+    if not unique:
+        return []
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            return _copy_postgres(cursor, unique)
+        return _insert_values(cursor, unique)
+
+
+def _first_of_each_key(rows: Sequence[EventRow]) -> list[EventRow]:
+    seen: set[tuple[int, str]] = set()
+    unique = []
+    for row in rows:
+        key = (row.device_id, row.external_id)
+        if key not in seen:
+            seen.add(key)
+            unique.append(row)
+    return unique
+
+
+_ROW_VALUES = attrgetter(*COLUMNS)
+_TIME_INDEXES = [i for i, c in enumerate(COLUMNS) if c in TIME_COLUMNS]
+_JSON_INDEXES = [i for i, c in enumerate(COLUMNS) if c in JSON_COLUMNS]
+
+
+def _json(value: Any) -> str:
+    if not value:  # most events carry no media and few attributes
+        return "[]" if isinstance(value, list) else "{}"
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _values(rows: Sequence[EventRow], for_copy: bool) -> list[list[Any]]:
+    """Each row's values in column order: JSON as text; times as they are for COPY, adapted for the connection's
+    placeholders otherwise (SQLite keeps naive UTC text)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    out = []
+    for row in rows:
+        values = list(_ROW_VALUES(row))
+        for i in _JSON_INDEXES:
+            values[i] = _json(values[i])
+        if not for_copy:
+            for i in _TIME_INDEXES:
+                values[i] = adapt(values[i])
+        out.append(values)
+    return out
+
+
+def _column_list() -> str:
+    return ", ".join(connection.ops.quote_name(c) for c in COLUMNS)
+
+
+def _table() -> str:
+    return connection.ops.quote_name(DeviceEvent._meta.db_table)
+
+
+def _insert_values(cursor: Any, rows: list[EventRow]) -> list[int]:
+    ids: list[int] = []
+    one = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+    for start in range(0, len(rows), SQLITE_CHUNK):
+        chunk = _values(rows[start:start + SQLITE_CHUNK], for_copy=False)
+        cursor.execute(
+            f"INSERT INTO {_table()} ({_column_list()}) VALUES {', '.join([one] * len(chunk))} "
+            f"ON CONFLICT (device_id, external_id) DO NOTHING RETURNING id",
+            [value for row in chunk for value in row],
+        )
+        ids.extend(r[0] for r in cursor.fetchall())
+    return ids
+
+
+def _copy_postgres(cursor: Any, rows: list[EventRow]) -> list[int]:
+    columns = _column_list()
+    # A temporary table lives as long as the database session; its rows as long as the transaction.
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {LOAD_TABLE} ON COMMIT DELETE ROWS "
+        f"AS SELECT {columns} FROM {_table()} WITH NO DATA"
+    )
+    cursor.execute(f"TRUNCATE {LOAD_TABLE}")
+    with cursor.cursor.copy(f"COPY {LOAD_TABLE} ({columns}) FROM STDIN") as copy:
+        for values in _values(rows, for_copy=True):
+            copy.write_row(values)
+    cursor.execute(
+        f"INSERT INTO {_table()} ({columns}) SELECT {columns} FROM {LOAD_TABLE} "
+        f"ON CONFLICT (device_id, external_id) DO NOTHING RETURNING id"
+    )
+    return [r[0] for r in cursor.fetchall()]
