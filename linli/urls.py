@@ -15,5 +15,6 @@ urlpatterns = [
     path("people/", include("linli.people.urls")),
     path("notifications/", include("linli.notify.urls")),
     path("devices/", include("linli.devices.urls")),
+    path("open311/v2/", include("linli.tickets.open311.urls")),
     path("", include("linli.core.urls")),
 ]
