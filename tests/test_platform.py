@@ -90,3 +90,18 @@ def test_system_checks_name_bad_settings(settings):
     settings.LINLI_MQTT_URL = "tcp://wrong"
     ids = {m.id for m in run_checks()}
     assert {"linli.E004", "linli.E005"} <= ids
+
+
+@pytest.mark.django_db
+def test_the_consumer_heartbeat_is_a_periodic_task_the_consumer_finds_and_healthz_reports_it(client):
+    from django.utils.module_loading import autodiscover_modules
+    from huey.contrib.djhuey import HUEY
+
+    autodiscover_modules("tasks")  # what `linli run_huey` does before it starts the scheduler
+    periodic = {t.__name__ for t in HUEY._registry._periodic_tasks}
+    assert {"consumer_heartbeat", "sweep_outbox", "sweep_import_jobs"} <= periodic
+    from linli.core.tasks import consumer_heartbeat
+
+    consumer_heartbeat.call_local()
+    body = json.loads(client.get("/healthz").content)
+    assert body["consumer"]["status"] == "ok"
