@@ -179,6 +179,7 @@ def _register_routers() -> None:
     api.add_router("/", "linli.notify.api.router")
     api.add_router("/", "linli.tickets.api.router")
     api.add_router("/", "linli.devices.api.router")
+    api.add_router("/", "linli.alerts.api.router")
 
 
 _register_routers()

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "linli.notify",
     "linli.tickets",
     "linli.devices",
+    "linli.alerts",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +128,7 @@ FORMAT_MODULE_PATH = ["linli.core.formats"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise serves from it after collectstatic; finders serve before
 STATICFILES_DIRS = [BASE_DIR / "linli" / "static"]
 MEDIA_ROOT = Path(os.environ.get("LINLI_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"

@@ -27,6 +27,8 @@ from django.db import transaction
 from django.test import Client, TestCase
 
 from linli.accounts.models import ApiToken, RoleAssignment
+from linli.alerts.models import Alert, AlertEvent, Rule
+from linli.alerts.tests.matrix_rows import build_alert_rows
 from linli.api import api
 from linli.core.actor import Actor
 from linli.core.models import AuditEntry
@@ -152,6 +154,7 @@ class Fx:
     message: dict = field(default_factory=dict)
     tickets: dict = field(default_factory=dict)
     devices: dict = field(default_factory=dict)
+    alerts: dict = field(default_factory=dict)
 
     def community(self, side):
         return self.world.community_a if side == "a" else self.world.community_b
@@ -397,6 +400,35 @@ def _dev_create(url: str, body: Callable[[Fx, str], dict], need: str) -> Callabl
     return build
 
 
+def _alert(suffix: str = "", body: dict | None = None, need: str | None = None) -> Callable[[Fx, str], Case]:
+    """A route on the community's open alert: seen with ALERT_VIEW there, acting with ``need`` there."""
+    def build(fx: Fx, side: str) -> Case:
+        a = fx.alerts[side]["alert"]
+        return Case(f"/alerts/{a.pk}{suffix}", body, sees=((P.ALERT_VIEW, a.place_path),),
+                    needs=((need, a.place_path),) if need else ())
+    return build
+
+
+def _alert_ticket(fx: Fx, side: str) -> Case:
+    a = fx.alerts[side]["alert"]
+    body = {"kind": "repair", "category_id": Category.objects.get(place_path="", code="parking").pk}
+    return Case(f"/alerts/{a.pk}/ticket", body, sees=((P.ALERT_VIEW, a.place_path),),
+                needs=((P.ALERT_HANDLE, a.place_path), (P.TICKET_SUBMIT, a.place_path)))
+
+
+def _rule_create(fx: Fx, side: str) -> Case:
+    c = fx.community(side)
+    body = {"place_id": c.pk, "code": "fire_lane", "name": "消防通道占用（社区）", "event_kinds": ["camera.fire_lane"],
+            "severity": "critical"}
+    return Case("/alert-rules", body, sees=((PLACE, c.path),), needs=((P.RULE_MANAGE, c.path),))
+
+
+def _rule_update(fx: Fx, side: str) -> Case:
+    r = fx.alerts[side]["rule"]
+    return Case(f"/alert-rules/{r.pk}", {"enabled": False}, sees=((P.RULE_MANAGE, r.place_path),),
+                needs=((P.RULE_MANAGE, r.place_path),))
+
+
 def _dev_import(fx: Fx, side: str) -> Case:
     e = fx.estate(side)
     upload = SimpleUploadedFile("devices.xlsx", device_sheet(f"MATRIX-CAM-{side}"), content_type=XLSX)
@@ -542,11 +574,22 @@ ROUTES: list[Route] = [
           _dev_create("/visitor-passes", lambda fx, side: {"name": "矩阵访客"}, P.PASSAGE_MANAGE)),
     Route("POST", "/visitor-passes/{pass_id}/revoke", 200,
           _dev("pass", "/revoke", {}, see=P.PASSAGE_VIEW, need=P.PASSAGE_MANAGE)),
+    # alerts and their rules
+    Route("GET", "/alerts", 200, _list("/alerts?place={place}", P.ALERT_VIEW)),
+    Route("GET", "/alerts/{alert_id}", 200, _alert()),
+    Route("POST", "/alerts/{alert_id}/acknowledge", 200, _alert("/acknowledge", {"note": "收到"}, P.ALERT_HANDLE)),
+    Route("POST", "/alerts/{alert_id}/resolve", 200, _alert("/resolve", {}, P.ALERT_HANDLE)),
+    Route("POST", "/alerts/{alert_id}/false-alarm", 200, _alert("/false-alarm", {"note": "施工"}, P.ALERT_HANDLE)),
+    Route("POST", "/alerts/{alert_id}/comment", 200, _alert("/comment", {"note": "已联系"}, P.ALERT_HANDLE)),
+    Route("POST", "/alerts/{alert_id}/ticket", 201, _alert_ticket),
+    Route("GET", "/alert-rules", 200, _list("/alert-rules?place={place}", P.RULE_MANAGE)),
+    Route("POST", "/alert-rules", 201, _rule_create),
+    Route("PATCH", "/alert-rules/{rule_id}", 200, _rule_update),
 ]
 
 WATCHED = (AuditEntry, Place, Facility, Grid, Resident, Occupancy, ResidentTag, EmergencyContact, RoleAssignment,
            ApiToken, ImportJob, Ticket, TicketEvent, TicketPhoto, Rating, ReturnVisit, Category,
-           Device, DeviceCredential, DeviceEvent, QuarantinedPayload, Vehicle, VisitorPass)
+           Device, DeviceCredential, DeviceEvent, QuarantinedPayload, Vehicle, VisitorPass, Rule, Alert, AlertEvent)
 
 
 def _counts() -> dict[str, int]:
@@ -587,6 +630,7 @@ def build_fixture(world) -> Fx:
         fx.inbox[side], fx.message[side] = _notifications(world, side)
         fx.tickets[side] = build_ticket_rows(world, side)
         fx.devices[side] = build_device_rows(world, side)
+        fx.alerts[side] = build_alert_rows(world, side)
     return fx
 
 

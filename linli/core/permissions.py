@@ -41,6 +41,9 @@ class Perm:
     DEVICE_MANAGE = "device.manage"  # register, change, re-key and retire devices; reprocess quarantined payloads
     PASSAGE_VIEW = "passage.view"  # device events and passages of an area: who passed where and when
     PASSAGE_MANAGE = "passage.manage"  # device credentials (card, face id -> resident), vehicles, visitor passes
+    ALERT_VIEW = "alert.view"  # the alerts of an area and their history
+    ALERT_HANDLE = "alert.handle"  # acknowledge, resolve, mark false alarm, comment, turn into a ticket
+    RULE_MANAGE = "rule.manage"  # the alert rules of an area
 
 
 R = Role
@@ -51,11 +54,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     R.OWNERS_COMMITTEE: frozenset({P.PLACE_VIEW}),
     R.PROPERTY_STAFF: frozenset(
         {P.PLACE_VIEW, P.RESIDENT_VIEW, P.TICKET_SUBMIT, P.TICKET_VIEW, P.TICKET_HANDLE, P.TICKET_DISPATCH, P.TICKET_KPI,
-         P.DEVICE_VIEW, P.DEVICE_MANAGE, P.PASSAGE_VIEW, P.PASSAGE_MANAGE}
+         P.DEVICE_VIEW, P.DEVICE_MANAGE, P.PASSAGE_VIEW, P.PASSAGE_MANAGE, P.ALERT_VIEW, P.ALERT_HANDLE}
     ),
     R.GRID_WORKER: frozenset(
         {P.PLACE_VIEW, P.RESIDENT_VIEW, P.RESIDENT_EDIT, P.RESIDENT_REVEAL, P.RESIDENT_EXPORT,
-         P.TICKET_SUBMIT, P.TICKET_VIEW, P.TICKET_HANDLE, P.DEVICE_VIEW, P.PASSAGE_VIEW}
+         P.TICKET_SUBMIT, P.TICKET_VIEW, P.TICKET_HANDLE, P.DEVICE_VIEW, P.PASSAGE_VIEW, P.ALERT_VIEW,
+         P.ALERT_HANDLE}
     ),
     R.COMMUNITY_STAFF: frozenset(
         {
@@ -64,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.AUDIT_VIEW, P.NOTIFY_MANAGE,
             P.TICKET_SUBMIT, P.TICKET_VIEW, P.TICKET_HANDLE, P.TICKET_DISPATCH, P.TICKET_CONFIGURE, P.TICKET_KPI,
             P.DEVICE_VIEW, P.DEVICE_MANAGE, P.PASSAGE_VIEW, P.PASSAGE_MANAGE,
+            P.ALERT_VIEW, P.ALERT_HANDLE, P.RULE_MANAGE,
         }
     ),
     R.STREET_ADMIN: frozenset(
@@ -73,6 +78,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.AUDIT_VIEW, P.USER_MANAGE, P.NOTIFY_MANAGE,
             P.TICKET_SUBMIT, P.TICKET_VIEW, P.TICKET_HANDLE, P.TICKET_DISPATCH, P.TICKET_CONFIGURE, P.TICKET_KPI,
             P.DEVICE_VIEW, P.DEVICE_MANAGE, P.PASSAGE_VIEW, P.PASSAGE_MANAGE,
+            P.ALERT_VIEW, P.ALERT_HANDLE, P.RULE_MANAGE,
         }
     ),
     R.DISTRICT_ADMIN: frozenset(
@@ -82,6 +88,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.AUDIT_VIEW, P.USER_MANAGE, P.NOTIFY_MANAGE,
             P.TICKET_SUBMIT, P.TICKET_VIEW, P.TICKET_HANDLE, P.TICKET_DISPATCH, P.TICKET_CONFIGURE, P.TICKET_KPI,
             P.DEVICE_VIEW, P.DEVICE_MANAGE, P.PASSAGE_VIEW, P.PASSAGE_MANAGE,
+            P.ALERT_VIEW, P.ALERT_HANDLE, P.RULE_MANAGE,
         }
     ),
     # The system administrator runs the platform: places, users and the audit log, but never sees personal data.

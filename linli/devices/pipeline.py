@@ -44,6 +44,9 @@ def after_store(event_ids: Sequence[int]) -> None:
     events = load_events(event_ids)
     update_presence(events)
     touch_devices(events)
+    from linli.alerts.actions import process_events
+
+    process_events(event_ids)
 
 
 def update_presence(events: Sequence[StoredEvent]) -> int:

@@ -16,20 +16,21 @@ ALL_PERMS = [
     Perm.TICKET_SUBMIT, Perm.TICKET_VIEW, Perm.TICKET_HANDLE, Perm.TICKET_DISPATCH, Perm.TICKET_CONFIGURE,
     Perm.TICKET_KPI,
     Perm.DEVICE_VIEW, Perm.DEVICE_MANAGE, Perm.PASSAGE_VIEW, Perm.PASSAGE_MANAGE,
+    Perm.ALERT_VIEW, Perm.ALERT_HANDLE, Perm.RULE_MANAGE,
 ]
 
 # Columns in the order of ALL_PERMS:
-#                        place           resident                                      ticket                                     device    passage
-#                        view edit merge fac  grid view edit reveal import export audit users notify submit view handle dispatch configure kpi  view manage view manage
+#                        place           resident                                      ticket                                     device    passage     alert       rule
+#                        view edit merge fac  grid view edit reveal import export audit users notify submit view handle dispatch configure kpi  view manage view manage view handle manage
 EXPECTED = {
-    Role.RESIDENT:         "X    .    .    .    .    X    .    .    .    .    .    .    .    X    .    .    .    .    .    .    .    .    .",
-    Role.OWNERS_COMMITTEE: "X    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .",
-    Role.PROPERTY_STAFF:   "X    .    .    .    .    X    .    .    .    .    .    .    .    X    X    X    X    .    X    X    X    X    X",
-    Role.GRID_WORKER:      "X    .    .    .    .    X    X    X    .    X    .    .    .    X    X    X    .    .    .    X    .    X    .",
-    Role.COMMUNITY_STAFF:  "X    X    .    X    X    X    X    X    X    X    X    .    X    X    X    X    X    X    X    X    X    X    X",
-    Role.STREET_ADMIN:     "X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X",
-    Role.DISTRICT_ADMIN:   "X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X",
-    Role.SYSTEM_ADMIN:     "X    X    X    X    X    .    .    .    .    .    X    X    X    .    .    .    .    X    .    X    X    .    .",
+    Role.RESIDENT:         "X    .    .    .    .    X    .    .    .    .    .    .    .    X    .    .    .    .    .    .    .    .    .    .    .    .",
+    Role.OWNERS_COMMITTEE: "X    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .",
+    Role.PROPERTY_STAFF:   "X    .    .    .    .    X    .    .    .    .    .    .    .    X    X    X    X    .    X    X    X    X    X    X    X    .",
+    Role.GRID_WORKER:      "X    .    .    .    .    X    X    X    .    X    .    .    .    X    X    X    .    .    .    X    .    X    .    X    X    .",
+    Role.COMMUNITY_STAFF:  "X    X    .    X    X    X    X    X    X    X    X    .    X    X    X    X    X    X    X    X    X    X    X    X    X    X",
+    Role.STREET_ADMIN:     "X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X",
+    Role.DISTRICT_ADMIN:   "X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X    X",
+    Role.SYSTEM_ADMIN:     "X    X    X    X    X    .    .    .    .    .    X    X    X    .    .    .    .    X    .    X    X    .    .    .    .    .",
 }
 
 

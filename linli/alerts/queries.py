@@ -1,0 +1,91 @@
+"""Scoped reads of alerts and rules, and who an alert goes to (roles at or above its place, grid workers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from linli.core.actor import Actor
+from linli.core.errors import NotFound
+from linli.core.permissions import Perm, Role
+from linli.places.queries import access_place
+
+from .models import Alert, AlertEvent, Rule
+
+
+def ancestors(path: str) -> list[str]:
+    """"/1/4/17/" -> ["/1/", "/1/4/", "/1/4/17/"]: the place and every place above it."""
+    parts = [p for p in path.split("/") if p]
+    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+
+
+def users_for_roles(place_path: str, roles: Iterable[str]) -> set[int]:
+    """Users holding one of ``roles`` at the place or above it. Grid workers: the workers of the grids containing
+    the place's building when there are any, else the grid workers assigned to the community."""
+    from linli.accounts.models import RoleAssignment
+    from linli.places.models import Grid
+
+    roles = set(roles)
+    above = ancestors(place_path)
+    users: set[int] = set()
+    if Role.GRID_WORKER in roles:
+        workers = Grid.objects.filter(buildings__path__in=above, workers__isnull=False).values_list("workers", flat=True)
+        users |= set(workers)
+        if users:
+            roles.discard(Role.GRID_WORKER)
+    if roles:
+        users |= set(RoleAssignment.objects.filter(active=True, role__in=roles, place_path__in=above,
+                                                   user__is_active=True).values_list("user_id", flat=True))
+    return users
+
+
+def _get(qs: QuerySet, pk: int, what: str):
+    try:
+        return qs.get(pk=int(pk))
+    except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound(what) from exc
+
+
+@dataclass
+class AlertFilter:
+    status: str | None = None
+    severity: str | None = None
+    kind: str | None = None
+    place_id: int | None = None
+
+
+def visible_alerts(actor: Actor) -> QuerySet[Alert]:
+    return Alert.objects.filter(actor.scope_q(Perm.ALERT_VIEW))
+
+
+def search_alerts(actor: Actor, f: AlertFilter) -> QuerySet[Alert]:
+    qs = visible_alerts(actor)
+    if f.place_id:
+        qs = qs.filter(place_path__startswith=access_place(actor, f.place_id).path)
+    for field in ("status", "severity", "kind"):
+        if getattr(f, field):
+            qs = qs.filter(**{field: getattr(f, field)})
+    return qs.select_related("place", "device", "resident").order_by("-last_seen_at", "-id")
+
+
+def access_alert(actor: Actor, pk: int) -> Alert:
+    return _get(visible_alerts(actor).select_related("place", "device", "resident"), pk, "alert")
+
+
+def alert_with_history(actor: Actor, pk: int) -> Alert:
+    history = Prefetch("history", queryset=AlertEvent.objects.order_by("at", "id"))
+    return _get(visible_alerts(actor).select_related("place", "device", "resident").prefetch_related(history), pk,
+                "alert")
+
+
+def visible_rules(actor: Actor) -> QuerySet[Rule]:
+    """Rules that apply everywhere, and those inside the actor's RULE_MANAGE area."""
+    if not actor.has_perm(Perm.RULE_MANAGE):
+        return Rule.objects.none()
+    return Rule.objects.filter(Q(place__isnull=True) | actor.scope_q(Perm.RULE_MANAGE))
+
+
+def access_rule(actor: Actor, pk: int) -> Rule:
+    return _get(visible_rules(actor).prefetch_related("route_users"), pk, "rule")
