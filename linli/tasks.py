@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from huey.contrib.djhuey import HUEY
 
+
 def queue_state() -> dict:
     """What /healthz reports about the queue: reachable, and how much work waits."""
     try:

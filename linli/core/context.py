@@ -13,7 +13,7 @@ class RequestContext:
     via: str = "command"
 
 
-_current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar("linli_request", default=RequestContext())
+_current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar("linli_request", default=RequestContext())  # noqa: B039 (frozen)
 
 
 def current() -> RequestContext:
