@@ -173,6 +173,13 @@ else:
     }
 
 LINLI_MQTT_URL = os.environ.get("LINLI_MQTT_URL", "")
+# linli ingest over MQTT (linli.devices.mqtt): the shared-subscription group, this process's client id (stable, so a
+# restarted process resumes its persistent session), the topic prefixes and the session expiry in seconds.
+LINLI_MQTT_GROUP = os.environ.get("LINLI_MQTT_GROUP", "linli-ingest")
+LINLI_MQTT_CLIENT_ID = os.environ.get("LINLI_MQTT_CLIENT_ID", "")
+LINLI_MQTT_TOPIC_PREFIX = os.environ.get("LINLI_MQTT_TOPIC_PREFIX", "linli")
+LINLI_MQTT_FRIGATE_PREFIX = os.environ.get("LINLI_MQTT_FRIGATE_PREFIX", "frigate")
+LINLI_MQTT_SESSION_EXPIRY = int(os.environ.get("LINLI_MQTT_SESSION_EXPIRY", "86400"))
 # Notifications (linli.notify): delivery retries, fallback channels, SMS, WeCom and e-mail. See docs/domain/notify.md.
 LINLI_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("LINLI_NOTIFY_MAX_ATTEMPTS", "5"))
 LINLI_NOTIFY_RETRY_BASE_SECONDS = float(os.environ.get("LINLI_NOTIFY_RETRY_BASE_SECONDS", "30"))
