@@ -37,6 +37,8 @@ NAV = (
     NavItem("people:list", pgettext_lazy("list", "居民"), Perm.RESIDENT_VIEW, "people"),
     NavItem("people:import", _("导入"), Perm.RESIDENT_IMPORT, "people/import"),
     NavItem("devices:list", _("设备"), Perm.DEVICE_VIEW, "devices"),
+    NavItem("tickets:list", _("工单"), Perm.TICKET_SUBMIT, "tickets"),
+    NavItem("tickets:kpis", _("工单考核"), Perm.TICKET_KPI, "tickets/kpis"),
     NavItem("audit", _("审计日志"), Perm.AUDIT_VIEW, "audit"),
 )
 
