@@ -14,3 +14,15 @@ def world(db):
     from linli.core.testing import make_world
 
     return make_world()
+
+
+@pytest.fixture
+def as_user(world):
+    """``as_user("staff_a")``: an API client authenticated with a fresh bearer token of that persona."""
+    from django.test import Client
+
+    from linli.core.testing import make_token
+
+    def client(name: str) -> Client:
+        return Client(headers={"Authorization": f"Bearer {make_token(world.users[name])}"})
+    return client

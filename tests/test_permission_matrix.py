@@ -53,11 +53,6 @@ TICKET_AREA_PERMS = (P.TICKET_VIEW, P.TICKET_SUBMIT, P.TICKET_CONFIGURE)
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     """Uploaded files (import sheets, ticket photos) go to a temporary folder, not var/media."""
     settings.MEDIA_ROOT = str(tmp_path)

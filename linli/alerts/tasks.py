@@ -6,7 +6,7 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
-from linli.devices.tasks import _as_task
+from linli.core import context
 
 
 @db_periodic_task(crontab(minute="*"))
@@ -14,7 +14,7 @@ def sweep_alerts() -> None:
     """Every minute: escalate open alerts past their escalation time; resolve alerts without repeats."""
     from .actions import sweep_auto_resolve, sweep_escalations
 
-    with _as_task():
+    with context.as_task():
         sweep_escalations()
         sweep_auto_resolve()
 
@@ -24,5 +24,5 @@ def sweep_care() -> None:
     """Every five minutes: residents living alone not seen for longer than their threshold."""
     from .care import sweep_not_seen
 
-    with _as_task():
+    with context.as_task():
         sweep_not_seen()

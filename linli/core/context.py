@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -26,3 +28,13 @@ def set_current(ctx: RequestContext) -> contextvars.Token:
 
 def reset(token: contextvars.Token) -> None:
     _current.reset(token)
+
+
+@contextlib.contextmanager
+def as_task(request_id: str = "") -> Iterator[None]:
+    """Background work: audit entries written inside say ``via=task`` (and carry ``request_id`` when given)."""
+    token = set_current(RequestContext(request_id=request_id, via="task"))
+    try:
+        yield
+    finally:
+        reset(token)

@@ -3,29 +3,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from linli.core import context
 
 
-@contextmanager
-def _as_task() -> Iterator[None]:
-    token = context.set_current(context.RequestContext(via="task"))
-    try:
-        yield
-    finally:
-        context.reset(token)
-
-
 @db_task()
 def deliver_message(message_id: int) -> None:
     from .actions import send_message
 
-    with _as_task():
+    with context.as_task():
         send_message(message_id=message_id)
 
 
@@ -33,7 +21,7 @@ def deliver_message(message_id: int) -> None:
 def deliver_messages(message_ids: list[int]) -> None:
     from .actions import send_message
 
-    with _as_task():
+    with context.as_task():
         for message_id in message_ids:
             send_message(message_id=message_id)
 
@@ -42,5 +30,5 @@ def deliver_messages(message_ids: list[int]) -> None:
 def sweep_outbox() -> None:
     from .actions import redrive_messages
 
-    with _as_task():
+    with context.as_task():
         redrive_messages()

@@ -13,8 +13,5 @@ from linli.core import context
 def sweep_ticket_deadlines() -> None:
     from .actions import sweep_deadlines
 
-    token = context.set_current(context.RequestContext(via="task"))
-    try:
+    with context.as_task():
         sweep_deadlines()
-    finally:
-        context.reset(token)

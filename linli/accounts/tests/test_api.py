@@ -18,18 +18,6 @@ from linli.core.testing import make_token
 from linli.people.actions import reveal_sensitive, update_resident
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def as_user(world):
-    def client(name: str) -> Client:
-        return Client(headers={"Authorization": f"Bearer {make_token(world.users[name])}"})
-    return client
-
-
 def bearer(key: str) -> Client:
     return Client(headers={"Authorization": f"Bearer {key}"})
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import F, Q
@@ -72,13 +71,8 @@ def actor_of(job: ImportJob) -> Actor | None:
     return Actor.for_user(job.created_by) if job.created_by is not None and job.created_by.is_active else None
 
 
-@contextlib.contextmanager
-def task_context(job: ImportJob) -> Iterator[None]:
-    token = context.set_current(context.RequestContext(request_id=f"import-{job.pk}", via="task"))
-    try:
-        yield
-    finally:
-        context.reset(token)
+def task_context(job: ImportJob) -> contextlib.AbstractContextManager[None]:
+    return context.as_task(request_id=f"import-{job.pk}")
 
 
 def stalled(now: dt.datetime | None = None) -> list[ImportJob]:

@@ -21,18 +21,6 @@ ZHANG_ID = random_id_number(birth="19400101", seq=11, male=True)
 LI_ID = random_id_number(birth="20150601", seq=12, male=False)
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def as_user(world):
-    def client(name: str) -> Client:
-        return Client(headers={"Authorization": f"Bearer {make_token(world.users[name])}"})
-    return client
-
-
 @pytest.fixture
 def family(world):
     """Two more residents of community A in dwelling 102: 张伟 (born 1940, 80+) and 李娜 (born 2015, a child)."""

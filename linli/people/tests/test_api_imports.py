@@ -10,23 +10,10 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from linli.core.models import AuditEntry
-from linli.core.testing import make_token
 from linli.people.models import ImportJob, Resident
 from linli.people.tests.sheets import MESSY_ERRORS, MESSY_TOTAL_ROWS, MESSY_VALID_ROWS, messy_sheet_bytes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def as_user(world):
-    def client(name: str) -> Client:
-        return Client(headers={"Authorization": f"Bearer {make_token(world.users[name])}"})
-    return client
 
 
 @pytest.fixture

@@ -9,23 +9,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from linli.core.actor import Actor
-from linli.core.testing import make_token
 from linli.places import geo
 from linli.places.actions import create_facility, create_place
 
 from .conftest import row_counts
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def as_user(world):
-    def client(name: str) -> Client:
-        return Client(headers={"Authorization": f"Bearer {make_token(world.users[name])}"})
-    return client
 
 
 def names(response) -> list[str]:
