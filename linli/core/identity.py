@@ -30,6 +30,22 @@ def clean_text(value: object) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+_PROSE_BLANKS = re.compile(r"[ \t\u3000\u00a0]+")
+_PROSE_LINES = re.compile(r"\n{3,}")
+
+
+def clean_prose(value: object) -> str:
+    """Free text people write (descriptions, notes, comments): Chinese punctuation such as ，。：（） and line breaks
+    are kept as written; invisible characters go, runs of blanks fold to one, at most one empty line in a row.
+    (clean_text's NFKC is for names and codes: it would turn ， into , and join every line.)"""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFC", str(value)).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u200b", "").replace("\ufeff", "")
+    lines = [_PROSE_BLANKS.sub(" ", line).strip() for line in text.split("\n")]
+    return _PROSE_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
 def id_check_digit(first17: str) -> str:
     return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from linli.core.identity import (
     IdNumberError,
     birth_date_from_id,
+    clean_prose,
     clean_text,
     id_check_digit,
     mask_id_number,
@@ -69,6 +70,13 @@ def test_masks_show_region_and_last_four_only():
 def test_clean_text_folds_full_width_and_blanks():
     assert clean_text("\u3000王\u3000秀英  ") == "王 秀英"
     assert clean_text("ＡＢＣ１２３") == "ABC123"
+
+
+def test_clean_prose_keeps_chinese_punctuation_and_lines():
+    written = "  厨房水管漏水，已经三天了。\r\n楼下（302）也渗水：\u200b请尽快！\n\n\n\n谢谢  "
+    assert clean_prose(written) == "厨房水管漏水，已经三天了。\n楼下（302）也渗水：请尽快！\n\n谢谢"
+    assert clean_prose("a \t\u3000 b") == "a b"
+    assert clean_prose(None) == ""
 
 
 def test_bad_mobile_is_rejected():
