@@ -20,6 +20,10 @@ VENDOR = ROOT / "linli" / "static" / "vendor"
 ASSETS: dict[str, tuple[str, ...]] = {
     "htmx.org": ("dist/htmx.min.js", "LICENSE"),
     "leaflet": ("dist/leaflet.js", "dist/leaflet.css", "dist/images", "LICENSE"),
+    # Apache ECharts (the KPI charts): the full build, its licence and the NOTICE the Apache licence asks to keep.
+    "echarts": ("dist/echarts.min.js", "LICENSE", "NOTICE"),
+    # ZRender, ECharts' renderer, is bundled inside echarts.min.js: its BSD licence travels with it.
+    "zrender": ("LICENSE",),
 }
 
 

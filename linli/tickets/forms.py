@@ -12,12 +12,13 @@ from django.utils.translation import gettext_lazy as _
 from linli.core.actor import Actor
 from linli.core.permissions import Perm, Role
 from linli.places.choices import PlaceKind, PlaceStatus
-from linli.places.models import Place
+from linli.places.models import Facility, Place
 from linli.places.queries import visible_places
 
 from . import kpis, queries
 from .actions.submit import MAX_PHOTOS, STAFF_CHANNELS
-from .choices import Channel, TicketKind, TicketStatus
+from .choices import Channel, PhotoStage, TicketKind, TicketStatus
+from .picker import Picker, facility_for, resident_picker
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 STAFF_PLACE_KINDS = (PlaceKind.COMMUNITY, PlaceKind.ESTATE, PlaceKind.BUILDING, PlaceKind.ENTRANCE)
@@ -94,13 +95,55 @@ class TicketForm(forms.Form):
     def __init__(self, data: Any = None, files: Any = None, *, actor: Actor, for_staff: bool) -> None:
         super().__init__(data, files)
         self.for_staff = for_staff
+        self.picker: Picker | None = None
+        self.facility: Facility | None = None  # a facility chosen on the map (see clean)
         self.fields["category_id"].choices = [
             (c.pk, c.name) for c in queries.visible_categories(actor).filter(active=True).order_by("sort", "id")]
-        self.fields["place_id"].choices = place_choices(actor, for_staff)
+        if for_staff:
+            self.fields["place_id"].choices = place_choices(actor, for_staff)
+        else:
+            # A list of big radio buttons (works without JavaScript) and the map markers that fill it.
+            self.picker = resident_picker(actor, list(resident_places(actor).order_by("path")[:PLACE_CHOICES_MAX]))
+            place = self.fields["place_id"]
+            place.choices = [(o.place.pk, o.label) for o in self.picker.options]
+            place.widget = forms.RadioSelect(choices=place.choices)
+            place.error_messages["invalid_choice"] = _("只能选择您的住房或本小区的公共区域")
+            place.error_messages["required"] = _("请选择地点：您的住房或本小区的公共区域")
+            self.fields["facility_id"] = forms.IntegerField(required=False, widget=forms.HiddenInput)
         if for_staff:
             self.fields["channel"] = forms.ChoiceField(
                 label=_("来源渠道"), choices=[(c, Channel(c).label) for c in STAFF_CHANNELS])
             self.fields["reporter_name"] = forms.CharField(label=_("反映人"), required=False, max_length=60)
+
+    def clean_photos(self) -> list:
+        photos = self.cleaned_data.get("photos") or []
+        if len(photos) > MAX_PHOTOS:
+            raise forms.ValidationError(_("最多9张"))
+        return photos
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        self.facility = None
+        if self.picker is not None and data.get("facility_id") and data.get("place_id"):
+            self.facility = facility_for(self.picker, data["facility_id"], data["place_id"])
+            if self.facility is None:
+                self.add_error("place_id", _("所选设施不在本小区或不在所选地点"))
+        return data
+
+
+class PhotoForm(forms.Form):
+    """Photos added on the detail page, to one of the stages the user may add to now."""
+
+    stage = forms.ChoiceField(label=_("照片阶段"))
+    photos = MultipleFileField(label=_("照片"), widget=MultipleFileInput(attrs={"accept": "image/*", "multiple": True}),
+                               help_text=_("最多9张"), error_messages={"required": _("请选择照片")})
+
+    def __init__(self, data: Any = None, files: Any = None, *, stages: list[str]) -> None:
+        super().__init__(data, files)
+        self.fields["stage"].choices = [(s, PhotoStage(s).label) for s in stages if s]
+        if len(self.fields["stage"].choices) == 1:
+            self.fields["stage"].initial = stages[0]
+            self.fields["stage"].widget = forms.HiddenInput()
 
     def clean_photos(self) -> list:
         photos = self.cleaned_data.get("photos") or []

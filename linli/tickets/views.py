@@ -23,8 +23,8 @@ from linli.core.web import actor_of, message_of, paginate, staff_view
 
 from . import actions, kpis, queries
 from .actions.base import parties_of
-from .choices import TicketStatus
-from .forms import KpiForm, RatingForm, TicketFilterForm, TicketForm
+from .choices import PhotoStage, TicketStatus
+from .forms import KpiForm, PhotoForm, RatingForm, TicketFilterForm, TicketForm
 from .models import Ticket
 from .transitions import Action, Party
 
@@ -38,11 +38,11 @@ ACTION_LABELS = {
     Action.REOPEN: gettext_lazy("重新打开"), "submit": gettext_lazy("提交"), "comment": gettext_lazy("留言"),
     "photo": gettext_lazy("上传照片"), "rate": gettext_lazy("评价"),
 }
-# The form fields each step reads (a missing one is left to the action to refuse).
+# The form fields each step reads (a missing one is left to the action to refuse); "photos" are files.
 STEP_FIELDS: dict[str, tuple[str, ...]] = {
     Action.REJECT: ("reason",), Action.WITHDRAW: ("reason",), Action.ASSIGN: ("assignee_id",),
     Action.REASSIGN: ("assignee_id", "reason"), Action.TRANSFER: ("organisation_id", "reason"),
-    Action.PAUSE: ("reason",), Action.RESOLVE: ("note",), Action.REOPEN: ("reason",),
+    Action.PAUSE: ("reason",), Action.RESOLVE: ("note", "photos"), Action.REOPEN: ("reason",),
 }
 STEPS: dict[str, Callable[..., Ticket]] = {
     Action.ACCEPT: actions.accept_ticket, Action.REJECT: actions.reject_ticket, Action.WITHDRAW: actions.withdraw_ticket,
@@ -91,19 +91,26 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     form = TicketForm(request.POST if post else None, request.FILES if post else None, actor=actor, for_staff=staff)
     if post and form.is_valid():
         data = form.cleaned_data
+        # A facility chosen on the map: the ticket is at the facility's place, at its point, and named after it.
+        facility = form.facility
+        spot = {"longitude": facility.longitude, "latitude": facility.latitude,
+                "title": f"{facility.name} · {data['description'].strip()[:30]}"} if facility else {}
         try:
             ticket = actions.submit_ticket(
                 actor=actor, kind=data["kind"], category=queries.access_category(actor, data["category_id"]),
                 place=queries.access_ticket_place(actor, data["place_id"]), description=data["description"],
                 preferred_from=data["preferred_from"], preferred_until=data["preferred_until"],
                 channel=data.get("channel"), reporter_name=data.get("reporter_name", ""),
-                photos=_uploads(data["photos"]))
+                photos=_uploads(data["photos"]), **spot)
         except ValidationFailed as exc:
             _form_errors(form, exc)
         else:
             messages.success(request, _("工单已提交：%(number)s") % {"number": ticket.number})
             return redirect("tickets:detail", pk=ticket.pk)
-    return render(request, "tickets/new.html", {"form": form, "staff": staff}, status=422 if form.errors else 200)
+    picker = form.picker
+    return render(request, "tickets/new.html", {
+        "form": form, "staff": staff, "picker": picker, "map_data": picker.map if picker else None,
+    }, status=422 if form.errors else 200)
 
 
 def _detail_context(actor: Actor, ticket: Ticket, **extra: Any) -> dict[str, Any]:
@@ -117,10 +124,13 @@ def _detail_context(actor: Actor, ticket: Ticket, **extra: Any) -> dict[str, Any
                      if ticket.place_path.startswith(o.place_path) and o.pk != ticket.organisation_id
                      ] if Action.TRANSFER in allowed else []
     photo_base = reverse("api:get_photo", args=[ticket.pk, 0]).rsplit("/0", 1)[0]
+    photos = [{"photo": p, "url": f"{photo_base}/{p.pk}", "thumb": f"{photo_base}/{p.pk}?thumbnail=true"}
+              for p in ticket.photos.all()]
     return {
-        "ticket": ticket, "events": list(ticket.events.all()), "rating": rating,
-        "photos": [{"photo": p, "url": f"{photo_base}/{p.pk}", "thumb": f"{photo_base}/{p.pk}?thumbnail=true"}
-                   for p in ticket.photos.all()],
+        "ticket": ticket, "events": list(ticket.events.all()), "rating": rating, "photos": photos,
+        "photo_groups": [{"stage": stage, "label": label, "photos": [p for p in photos if p["photo"].stage == stage]}
+                         for stage, label in PhotoStage.choices if any(p["photo"].stage == stage for p in photos)],
+        "photo_form": extra.pop("photo_form", None) or _photo_form(actor, ticket),
         "steps": [{"action": a, "label": ACTION_LABELS.get(a, a), "fields": STEP_FIELDS.get(a, ())} for a in allowed],
         "labels": ACTION_LABELS, "members": members, "organisations": organisations, "staff": is_staff(actor),
         "rating_form": extra.pop("rating_form", None) or (RatingForm() if can_rate else None),
@@ -135,9 +145,12 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "tickets/detail.html", _detail_context(actor, ticket))
 
 
-def _step_arguments(actor: Actor, action: str, post: Any) -> dict[str, Any]:
+def _step_arguments(actor: Actor, action: str, post: Any, files: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in STEP_FIELDS.get(action, ()):
+        if name == "photos":
+            out[name] = _uploads(files.getlist("photos"))
+            continue
         value = (post.get(name) or "").strip()
         if name == "assignee_id":
             out[name] = int(value) if value.isdigit() else None
@@ -164,7 +177,7 @@ def ticket_step(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise Conflict("没有这一步操作", f"there is no step {action!r}", code="unknown_step")
     try:
         actions.check_step(actor, ticket, action)
-        STEPS[action](actor=actor, ticket=ticket, **_step_arguments(actor, action, request.POST))
+        STEPS[action](actor=actor, ticket=ticket, **_step_arguments(actor, action, request.POST, request.FILES))
     except (ValidationFailed, Conflict) as exc:
         return _refused(request, actor, pk, exc, failed=action)
     messages.success(request, _("已%(action)s") % {"action": ACTION_LABELS.get(action, action)})
@@ -177,6 +190,35 @@ def _refused(request: HttpRequest, actor: Actor, pk: int, exc: DomainError, **ex
     context = _detail_context(actor, ticket, step_errors=errors, step_error=message_of(exc),
                               values=request.POST, **extra)
     return render(request, "tickets/detail.html", context, status=exc.status)
+
+
+def _photo_form(actor: Actor, ticket: Ticket) -> PhotoForm | None:
+    """The photo upload of the detail page, for the stages this actor may add photos to now (none: no form). The
+    resolving assignee attaches photos to the resolve step itself; this form is for photos before or besides."""
+    stages = actions.photo_stages(actor, ticket)
+    if not stages:
+        return None
+    return PhotoForm(stages=stages)
+
+
+@staff_view
+@require_POST
+def ticket_photos(request: HttpRequest, pk: int) -> HttpResponse:
+    """Photos of the report or of the work (staff on site, the assignee), checked and cleaned like the API's."""
+    actor = actor_of(request)
+    ticket = queries.access_ticket(actor, pk)
+    form = PhotoForm(request.POST, request.FILES, stages=actions.photo_stages(actor, ticket) or list(PhotoStage.values))
+    if not form.is_valid():
+        detail = queries.ticket_detail(actor, pk)
+        return render(request, "tickets/detail.html", _detail_context(actor, detail, photo_form=form), status=422)
+    try:
+        rows = actions.add_photos(actor=actor, ticket=ticket, stage=form.cleaned_data["stage"],
+                                  photos=_uploads(form.cleaned_data["photos"]))
+    except (ValidationFailed, Conflict) as exc:
+        _form_errors(form, exc)
+        return _refused(request, actor, pk, exc, photo_form=form, failed="photos")
+    messages.success(request, _("已上传%(count)s张照片") % {"count": len(rows)})
+    return redirect("tickets:detail", pk=pk)
 
 
 @staff_view
@@ -218,15 +260,23 @@ def _percent(value: float | None, target: float | None) -> dict[str, Any]:
 
 @staff_view
 def kpi_page(request: HttpRequest) -> HttpResponse:
-    """The KPI table of the user's area for a period and a place, against the targets."""
+    """The KPI table of the user's area for a period and a place, against the targets, and its charts: drawn
+    from the same rows (kpi_charts), plus the trend of the period."""
+    from . import kpi_charts
+
     form, table = _kpi_table(request)
     rows = [*table.rows, table.total]
+    filters, _group = form.to_filter()
+    trend = kpi_charts.kpi_trend(actor_of(request), filters, table.since, table.until)
+    labels = {**dict(KPI_RATES), "median_response_minutes": gettext_lazy("响应时长中位数（分钟）"),
+              "median_resolution_hours": gettext_lazy("办结时长中位数（小时）")}
     return render(request, "tickets/kpis.html", {
         "form": form, "table": table, "rates": [
             {"name": name, "label": label, "target": table.targets.get(name),
-             "values": [_percent(getattr(r, name), table.targets.get(name)) for r in rows]}
+             "values": [{**_percent(getattr(r, name), table.targets.get(name)), "group": r.label} for r in rows]}
             for name, label in KPI_RATES],
-        "rows": rows, "export_query": request.GET.urlencode()})
+        "rows": rows, "export_query": request.GET.urlencode(),
+        "charts": kpi_charts.chart_data(table, trend, labels)})
 
 
 @staff_view

@@ -10,7 +10,15 @@ ticket's event and the audit entry, and queues notifications through linli.notif
 - ``config``: categories, organisations, members, on-duty
 """
 
-from .config import add_member, create_category, create_organisation, set_on_duty, update_category
+from .config import (
+    add_member,
+    create_category,
+    create_organisation,
+    remove_member,
+    set_on_duty,
+    update_category,
+    update_organisation,
+)
 from .deadlines import sweep_deadlines
 from .feedback import comment_ticket, rate_ticket
 from .flow import (
@@ -32,7 +40,7 @@ from .flow import (
     transfer_ticket,
     withdraw_ticket,
 )
-from .submit import Upload, add_photos, responsible_kind, submit_ticket
+from .submit import Upload, add_photos, photo_stages, responsible_kind, submit_ticket
 from .visits import complete_return_visit
 
 __all__ = [
@@ -41,4 +49,5 @@ __all__ = [
     "dispatch_ticket", "grab_ticket", "pause_ticket", "rate_ticket", "reassign_ticket", "reject_ticket",
     "reopen_ticket", "resolve_ticket", "responsible_kind", "resume_ticket", "set_on_duty", "start_ticket",
     "submit_ticket", "sweep_deadlines", "transfer_ticket", "update_category", "withdraw_ticket",
+    "remove_member", "update_organisation", "photo_stages",
 ]

@@ -123,6 +123,52 @@ def create_organisation(*, actor: Actor, kind: str, name: str, place: Place) -> 
     return org
 
 
+def update_organisation(*, actor: Actor, organisation: Organisation, **data: Any) -> Organisation:
+    """Rename an organisation or switch it off (``active``). An inactive one takes no new tickets (the next one
+    up of its kind does); the tickets it already has stay with it."""
+    actor.require(Perm.TICKET_CONFIGURE, organisation.place_path)
+    errors = ErrorCollector()
+    clean: dict[str, Any] = {}
+    if "name" in data:
+        text = clean_text(data["name"] or "")
+        if not text or len(text) > 120:
+            errors.add("name", "required", "名称不能为空且不超过120个字", "the name is required (at most 120 characters)")
+        clean["name"] = text
+    if "active" in data:
+        clean["active"] = bool(data["active"])
+    errors.raise_if_any()
+    with transaction.atomic():
+        current = Organisation.objects.select_for_update().get(pk=organisation.pk)
+        if "name" in clean and Organisation.objects.filter(place_id=current.place_id, kind=current.kind,
+                                                           name=clean["name"]).exclude(pk=current.pk).exists():
+            raise invalid("name", "duplicate", "此地点已有同名机构", "an organisation of this name exists there")
+        before = {"name": current.name, "active": current.active}
+        for key, value in clean.items():
+            setattr(current, key, value)
+        current.save()
+        b, a = audit.diff(before, {"name": current.name, "active": current.active})
+        if a:
+            audit.record(actor, "ticket.organisation.update", target=current, place_path=current.place_path,
+                         before=b, after=a)
+    return current
+
+
+def remove_member(*, actor: Actor, membership: Membership) -> Membership:
+    """The member leaves the organisation (the membership is kept, inactive, for the history). Tickets already
+    assigned to them stay theirs until reassigned."""
+    actor.require(Perm.TICKET_CONFIGURE, membership.organisation.place_path)
+    with transaction.atomic():
+        changed = Membership.objects.filter(pk=membership.pk, active=True).update(active=False)
+        if changed != 1:
+            raise Conflict("该人员已不是此机构成员", "the user is no longer a member", code="not_a_member")
+        audit.record(actor, "ticket.member.remove", target_type="tickets.membership", target_id=membership.pk,
+                     target_label=f"{membership.organisation.name} {membership.user_id}",
+                     place_path=membership.organisation.place_path,
+                     before={"active": True}, after={"active": False})
+    membership.refresh_from_db()
+    return membership
+
+
 def add_member(*, actor: Actor, organisation: Organisation, assignment: Any) -> Membership:
     """A staff member joins an organisation through the role assignment that lets them handle tickets there."""
     actor.require(Perm.TICKET_CONFIGURE, organisation.place_path)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from linli.core import audit
 from linli.core.actor import Actor
 from linli.core.errors import Conflict, ErrorCollector, FieldError, invalid
-from linli.core.identity import clean_text
+from linli.core.identity import clean_prose
 
 from ..choices import EventKind, TicketStatus
 from ..models import Rating, Ticket, TicketEvent
@@ -21,7 +21,7 @@ from .base import event, require_party
 def comment_ticket(*, actor: Actor, ticket: Ticket, note: str, now: dt.datetime | None = None) -> TicketEvent:
     """A note in the ticket's history by its reporter, its assignee or staff handling tickets there."""
     now = now or timezone.now()
-    text = clean_text(note or "")
+    text = clean_prose(note or "")
     if not text:
         raise invalid("note", "required", "留言不能为空", "the comment is empty")
     if len(text) > 2000:
@@ -47,7 +47,7 @@ def rate_ticket(*, actor: Actor, ticket: Ticket, overall: int, speed: int, attit
     errors = ErrorCollector()
     scores = {name: _score(errors, name, value) for name, value in
               (("overall", overall), ("speed", speed), ("attitude", attitude))}
-    text = clean_text(comment or "")
+    text = clean_prose(comment or "")
     if len(text) > 1000:
         errors.add("comment", "too_long", "评价内容不能超过1000个字", "the comment is longer than 1000 characters")
     errors.raise_if_any()

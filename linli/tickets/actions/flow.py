@@ -5,6 +5,7 @@ transfer, start, pause and resume, resolve, confirm or auto-close, reopen, withd
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -12,22 +13,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from linli.core.actor import Actor
-from linli.core.errors import Conflict, PermissionDenied, invalid
-from linli.core.identity import clean_text
+from linli.core.errors import Conflict, ErrorCollector, PermissionDenied, ValidationFailed, invalid
+from linli.core.identity import clean_prose
 from linli.core.permissions import Perm
 
 from .. import queries
-from ..choices import DispatchMode
-from ..models import Membership, Organisation, Ticket
+from ..choices import DispatchMode, PhotoStage
+from ..models import Membership, Organisation, Ticket, TicketPhoto
 from ..transitions import Action, actions_from, step
 from .base import notify_assigned, parties_of, require_party, seconds_between, transition, user_id_of
+from .submit import Upload, clean_uploads, discard_files, record_photos
 from .visits import create_return_visit
 
 NOTE_MAX = 500
 
 
 def _reason(value: str, field: str = "reason", *, required: bool = True) -> str:
-    text = clean_text(value or "")
+    text = clean_prose(value or "")
     if required and not text:
         raise invalid(field, "required", "请填写原因", f"the {field} is required")
     if len(text) > NOTE_MAX:
@@ -203,18 +205,40 @@ def resume_ticket(*, actor: Actor, ticket: Ticket, now: dt.datetime | None = Non
     return transition(actor=actor, ticket=ticket, action=Action.RESUME, now=now, updates=updates)
 
 
-def resolve_ticket(*, actor: Actor, ticket: Ticket, note: str, now: dt.datetime | None = None) -> Ticket:
-    """办结 with a note (photos of the result are uploaded with stage "resolve" before)."""
+def resolve_ticket(*, actor: Actor, ticket: Ticket, note: str, photos: Sequence[Upload] = (),
+                   now: dt.datetime | None = None) -> Ticket:
+    """办结 with a note, and photos of the result: given here (the pages) or uploaded with stage "resolve" before
+    (the API). Photos are checked and cleaned like any other, nine at most with those before; a refused photo or
+    note refuses the step and writes nothing."""
     now = now or timezone.now()
-    text = clean_text(note or "")
+    errors = ErrorCollector()
+    text = clean_prose(note or "")
     if not text:
-        raise invalid("note", "required", "请填写办结说明", "describe what was done")
-    if len(text) > 2000:
-        raise invalid("note", "too_long", "办结说明不能超过2000个字", "the note is longer than 2000 characters")
+        errors.add("note", "required", "请填写办结说明", "describe what was done")
+    elif len(text) > 2000:
+        errors.add("note", "too_long", "办结说明不能超过2000个字", "the note is longer than 2000 characters")
+    cleaned: list = []
+    if photos:
+        check_step(actor, ticket, Action.RESOLVE)  # 409 / 403 before the photos are read
+        existing = TicketPhoto.objects.filter(ticket=ticket, stage=PhotoStage.RESOLVE).count()
+        try:
+            cleaned = clean_uploads(photos, already=existing)
+        except ValidationFailed as exc:
+            errors.extend(exc)
+    errors.raise_if_any()
     elapsed = seconds_between(ticket.created_at, now) - ticket.paused_seconds
-    return transition(actor=actor, ticket=ticket, action=Action.RESOLVE, now=now, note=text, updates={
-        "resolved_at": now, "resolution_note": text, "resolution_seconds": max(0, elapsed),
-        "resolution_overdue": ticket.resolution_overdue or now > ticket.resolve_by})
+    updates = {"resolved_at": now, "resolution_note": text, "resolution_seconds": max(0, elapsed),
+               "resolution_overdue": ticket.resolution_overdue or now > ticket.resolve_by}
+    if not cleaned:
+        return transition(actor=actor, ticket=ticket, action=Action.RESOLVE, now=now, note=text, updates=updates)
+    saved: list[str] = []
+    try:
+        with transaction.atomic():
+            record_photos(actor, ticket, PhotoStage.RESOLVE, cleaned, now, saved)
+            return transition(actor=actor, ticket=ticket, action=Action.RESOLVE, now=now, note=text, updates=updates)
+    except BaseException:
+        discard_files(saved)
+        raise
 
 
 def _close(actor: Actor, ticket: Ticket, action: str, now: dt.datetime) -> Ticket:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from linli.core import audit
 from linli.core.actor import Actor
 from linli.core.errors import Conflict, ErrorCollector, FieldError, PermissionDenied, ValidationFailed
-from linli.core.identity import clean_text
+from linli.core.identity import clean_prose, clean_text
 from linli.core.permissions import Perm
 from linli.people.models import Resident
 from linli.places.choices import PlaceKind
@@ -62,13 +62,13 @@ def resident_may_report_at(actor: Actor, place: Place) -> bool:
 
 
 def _clean_text_fields(errors: ErrorCollector, description: str, title: str) -> tuple[str, str]:
-    text = clean_text(description or "")
+    text = clean_prose(description or "")
     if not text:
         errors.add("description", "required", "请描述问题", "describe the problem")
     elif len(text) > DESCRIPTION_MAX:
         errors.add("description", "too_long", f"描述不能超过{DESCRIPTION_MAX}个字",
                    f"the description is longer than {DESCRIPTION_MAX} characters")
-    heading = clean_text(title or "") or text[:30]
+    heading = clean_prose(title or "").replace("\n", " ") or text[:30].replace("\n", " ")
     if len(heading) > TITLE_MAX:
         errors.add("title", "too_long", f"标题不能超过{TITLE_MAX}个字", f"the title is longer than {TITLE_MAX} characters")
     return text, heading
@@ -222,6 +222,12 @@ PHOTO_RULES = {
 }
 
 
+def photo_stages(actor: Actor, ticket: Ticket) -> list[str]:
+    """The stages the actor may add photos to now (the pages' upload form offers these)."""
+    mine = parties_of(actor, ticket)
+    return [stage for stage, (statuses, parties) in PHOTO_RULES.items() if ticket.status in statuses and mine & parties]
+
+
 def add_photos(*, actor: Actor, ticket: Ticket, stage: str, photos: Sequence[Upload],
                now: dt.datetime | None = None) -> list[TicketPhoto]:
     """Photos of the report (while the ticket is open) or of the result (while it is being worked on): at most
@@ -242,11 +248,23 @@ def add_photos(*, actor: Actor, ticket: Ticket, stage: str, photos: Sequence[Upl
     saved: list[str] = []
     try:
         with transaction.atomic():
-            rows = _store_photos(actor, ticket, stage, cleaned, now, saved)
-            event(ticket, actor, EventKind.PHOTO, action="photo", at=now, data={"stage": stage, "count": len(rows)})
-            audit.record(actor, "ticket.photo", target=ticket, target_label=ticket.number,
-                         after={"stage": stage, "photos": [r.sha256[:16] for r in rows]})
+            rows = record_photos(actor, ticket, stage, cleaned, now, saved)
     except BaseException:
         _discard(saved)
         raise
     return rows
+
+
+def record_photos(actor: Actor, ticket: Ticket, stage: str, cleaned: Sequence[CleanPhoto], now: dt.datetime,
+                  saved: list[str]) -> list[TicketPhoto]:
+    """Store checked photos with their event and audit entry, inside the caller's transaction; the names of the
+    files written are appended to ``saved`` so that the caller removes them if the transaction rolls back."""
+    rows = _store_photos(actor, ticket, stage, cleaned, now, saved)
+    event(ticket, actor, EventKind.PHOTO, action="photo", at=now, data={"stage": stage, "count": len(rows)})
+    audit.record(actor, "ticket.photo", target=ticket, target_label=ticket.number,
+                 after={"stage": stage, "photos": [r.sha256[:16] for r in rows]})
+    return rows
+
+
+def discard_files(names: list[str]) -> None:
+    _discard(names)

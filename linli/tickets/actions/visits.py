@@ -11,7 +11,7 @@ from django.utils import timezone
 from linli.core import audit
 from linli.core.actor import Actor
 from linli.core.errors import Conflict, ErrorCollector
-from linli.core.identity import clean_text
+from linli.core.identity import clean_prose
 from linli.core.permissions import Perm
 
 from .. import queries
@@ -42,7 +42,7 @@ def complete_return_visit(*, actor: Actor, visit: ReturnVisit, outcome: str, not
     errors = ErrorCollector()
     if outcome not in ReturnVisitOutcome.values:
         errors.add("outcome", "invalid_choice", "回访结果无效", f"unknown outcome {outcome!r}")
-    text = clean_text(note or "")
+    text = clean_prose(note or "")
     if len(text) > 2000:
         errors.add("note", "too_long", "回访记录不能超过2000个字", "the note is longer than 2000 characters")
     errors.raise_if_any()

@@ -100,3 +100,13 @@ def test_given_the_reporter_and_strangers_when_they_comment_then_only_parties_wr
     assert (row.kind, row.note, row.actor_id) == ("comment", "下午在家", desk.user("resident_a").pk)
     with pytest.raises(PermissionDenied):
         actions.comment_ticket(actor=desk.actor("staff_b"), ticket=ticket, note="x")
+
+
+def test_given_chinese_text_with_lines_when_filed_resolved_and_rated_then_it_is_kept_as_written(desk):
+    text = "厨房水管漏水，已经三天了。\n楼下（302）也渗水：请尽快！"
+    ticket = desk.submit(description=text)
+    assert ticket.description == text and ticket.title == "厨房水管漏水，已经三天了。 楼下（302）也渗水：请尽快！"
+    t = closed(desk)
+    rating = actions.rate_ticket(actor=desk.actor("resident_a"), ticket=t, overall=5, speed=5, attitude=5,
+                                 comment="师傅很耐心，谢谢！")
+    assert rating.comment == "师傅很耐心，谢谢！"
