@@ -57,6 +57,7 @@ class Source(models.TextChoices):
     DAHUA = "dahua", _("大华上传")
     DAHUA_MEMBER = "dahua.member", _("大华上传（批次中的一条）")
     AUTH = "auth", _("设备认证")
+    FRIGATE = "frigate", _("Frigate（MQTT）")
 
 
 # The payloads each HTTP endpoint accepts, and the vendors whose devices may use it.

@@ -14,6 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--households", type=int, default=DEFAULT_HOUSEHOLDS, help="households to create")
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (same seed, same data)")
         parser.add_argument("--no-tickets", action="store_true", help="leave out the three months of demo tickets")
+        parser.add_argument("--no-devices", action="store_true", help="leave out the demo devices, events and alerts")
 
     def handle(self, *args, **opts):
         if opts["households"] < 20:
@@ -31,3 +32,7 @@ class Command(BaseCommand):
 
                 tickets = seed_tickets(seed=opts["seed"])
                 self.stdout.write("tickets: " + ", ".join(f"{k} {v}" for k, v in sorted(tickets.counts.items())))
+            if not opts["no_devices"]:  # after the tickets: an alert becomes a ticket of their organisations
+                from linli.devices.demo import seed_devices
+
+                self.stdout.write(seed_devices(seed=opts["seed"]).message)
