@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.db import connections, transaction
+from django.db.models import CharField, Count, Func, IntegerField, Q, QuerySet, Value
+from django.db.models.functions import StrIndex, Substr, TruncMonth
 from django.utils import timezone
 
 from linli.core.actor import Actor
@@ -175,30 +178,86 @@ def kpi_tickets(actor: Actor, f: KpiFilter, since: dt.date, until: dt.date) -> t
     return qs, place
 
 
-def _grouped(qs: QuerySet[Ticket], key: str, labels: dict[Any, str]) -> list[KpiRow]:
-    rows = qs.values(key).annotate(**_metrics()).order_by(F(key).asc(nulls_first=True))
-    return [_row(str(r[key]) if r[key] is not None else "", labels.get(r[key], "—"), r) for r in rows]
+class _Grouping(Func):
+    """GROUPING(key): 1 in the grand-total row of GROUPING SETS, 0 in a group's row (PostgreSQL)."""
+
+    function = "GROUPING"
+    contains_aggregate = True
+    output_field = IntegerField()
 
 
-def _place_rows(actor: Actor, qs: QuerySet[Ticket], place: Place | None) -> list[KpiRow]:
-    """One row per child of the place (or per top place of the actor's scope): a filtered aggregate each."""
+def _total_and_groups(qs: QuerySet[Ticket], grouped: QuerySet, key: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The metrics of all of ``qs`` and of each group of ``grouped`` (``qs.values(key).annotate(metrics)``).
+
+    On PostgreSQL in one pass over the tickets: the grouped query with ``GROUP BY GROUPING SETS ((key), ())``,
+    whose grand-total row (GROUPING = 1) is the total; a year of a district is half a million rows, read once
+    instead of twice. Elsewhere two queries."""
+    connection = connections[qs.db]
+    if connection.vendor != "postgresql":
+        return qs.aggregate(**_metrics()), list(grouped)
+    sql, params = grouped.annotate(linli_total=_Grouping(key)).query.sql_with_params()
+    head, sep, group_by = sql.rpartition(" GROUP BY ")
+    if not sep or " ORDER BY " in group_by:
+        raise AssertionError(f"unexpected grouped query: {sql}")
+    with connection.cursor() as cursor:
+        cursor.execute(f"{head} GROUP BY GROUPING SETS (({group_by}), ())", params)
+        names = [c.name for c in cursor.description]
+        found = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    total = next(r for r in found if r["linli_total"])
+    return total, [r for r in found if not r["linli_total"]]
+
+
+def _grouped(qs: QuerySet[Ticket], key: str, group: str) -> tuple[dict[str, Any], list[KpiRow]]:
+    total, found = _total_and_groups(qs, qs.values(key).annotate(**_metrics()).order_by(), key)
+    found.sort(key=lambda r: (r[key] is not None, r[key]))  # NULL (nobody assigned) first, then ascending
+    labels = _labels(group, [r[key] for r in found if r[key] is not None])
+    return total, [_row(str(r[key]) if r[key] is not None else "", labels.get(r[key], "—"), r) for r in found]
+
+
+def _child_key(parent_path: str) -> Substr:
+    """The id (as text) of the child of ``parent_path`` a ticket's place lies under: "/1/4/17/90/" under "/1/" is
+    "4". Only for tickets strictly below the parent."""
+    rest = Substr("place_path", len(parent_path) + 1)
+    return Substr(rest, 1, StrIndex(rest, Value("/")) - 1)
+
+
+def _place_rows(actor: Actor, qs: QuerySet[Ticket], place: Place | None) -> tuple[dict[str, Any], list[KpiRow]]:
+    """One row per child of the place (or per top place of the actor's scope), each over the tickets inside the
+    child's subtree (tickets at the place itself, or under a path no child has any more, count in the total only).
+    Under a place (or the whole tree) one query grouped by the child's id read from the path, with the total in the
+    same pass on PostgreSQL; the actor's single top place is the whole scope, so its row is the total."""
+    paths = actor.paths_for(Perm.TICKET_KPI)
+    if place is None and "/" not in paths:
+        children = list(Place.objects.filter(path__in=paths).order_by("sort_key", "id"))
+        total = qs.aggregate(**_metrics())
+        if len(children) == 1:
+            return total, [_row(str(children[0].pk), children[0].name, total)]
+        return total, [_row(str(c.pk), c.name, qs.filter(place_path__startswith=c.path).aggregate(**_metrics()))
+                       for c in children]
     if place is not None:
-        children = list(Place.objects.filter(parent=place).order_by("sort_key", "id"))
+        children, parent_path = list(Place.objects.filter(parent=place).order_by("sort_key", "id")), place.path
     else:
-        paths = actor.paths_for(Perm.TICKET_KPI)
-        children = list(Place.objects.filter(parent__isnull=True) if "/" in paths else
-                        Place.objects.filter(path__in=paths).order_by("sort_key", "id"))
-    return [_row(str(c.pk), c.name, qs.filter(place_path__startswith=c.path).aggregate(**_metrics()))
-            for c in children]
+        children, parent_path = list(Place.objects.filter(parent__isnull=True)), "/"
+    if connections[qs.db].vendor == "postgresql":  # "" for tickets at the place itself: no child's row
+        key = Func(Substr("place_path", len(parent_path) + 1), Value("/"), Value(1), function="SPLIT_PART",
+                   output_field=CharField())
+        total, found = _total_and_groups(qs, qs.values(child=key).annotate(**_metrics()).order_by(), "child")
+    else:
+        total = qs.aggregate(**_metrics())
+        below = qs.filter(place_path__startswith=parent_path).exclude(place_path=parent_path)
+        found = list(below.values(child=_child_key(parent_path)).annotate(**_metrics()).order_by())
+    by_child = {r["child"]: r for r in found}
+    return total, [_row(str(c.pk), c.name, by_child.get(str(c.pk), {})) for c in children]
 
 
-def _labels(group: str, qs: QuerySet[Ticket]) -> dict[Any, str]:
+def _labels(group: str, keys: list[Any]) -> dict[Any, str]:
+    """The names of the groups found (one query by their keys, not another pass over the tickets)."""
     if group == "organisation":
-        return dict(Organisation.objects.filter(pk__in=qs.values("organisation_id")).values_list("pk", "name"))
+        return dict(Organisation.objects.filter(pk__in=keys).values_list("pk", "name"))
     if group == "category":
-        return dict(Category.objects.filter(pk__in=qs.values("category_id")).values_list("pk", "name"))
+        return dict(Category.objects.filter(pk__in=keys).values_list("pk", "name"))
     if group == "assignee":
-        users = get_user_model().objects.filter(pk__in=qs.values("assignee_id"))
+        users = get_user_model().objects.filter(pk__in=keys)
         return {u.pk: u.get_full_name() or u.get_username() for u in users}
     return {k: str(v) for k, v in TicketKind.choices}
 
@@ -209,18 +268,41 @@ def kpi_table(actor: Actor, f: KpiFilter, group: str = "total", *, today: dt.dat
         raise invalid("group", "invalid_choice", "分组方式无效", f"group must be one of {', '.join(GROUPS)}")
     since, until = _period(f, today or timezone.localdate())
     qs, place = kpi_tickets(actor, f, since, until)
-    total = _row("total", "合计", qs.aggregate(**_metrics()))
+    with _sort_memory(qs.db):
+        total, rows = _computed(actor, qs, place, group)
+    return KpiTable(group=group, since=since, until=until, targets=targets(), total=_row("total", "合计", total),
+                    rows=rows)
+
+
+@contextmanager
+def _sort_memory(db: str) -> Iterator[None]:
+    """On PostgreSQL, room to sort in memory for these queries only (SET LOCAL, one transaction): the medians of a
+    district's year sort half a million values each, which the default 4 MB sends to disk."""
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(using=db):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            cursor.execute("SET LOCAL jit = off")  # compiling costs more than it saves here
+        yield
+
+
+def _computed(actor: Actor, qs: QuerySet[Ticket], place: Place | None,
+              group: str) -> tuple[dict[str, Any], list[KpiRow]]:
     rows: list[KpiRow] = []
-    if group == "place":
-        rows = _place_rows(actor, qs, place)
+    if group == "total":
+        total = qs.aggregate(**_metrics())
+    elif group == "place":
+        total, rows = _place_rows(actor, qs, place)
     elif group == "month":
         months = qs.annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
-        rows = [_row(f"{r['month']:%Y-%m}", f"{r['month']:%Y-%m}", r)
-                for r in months.values("month").annotate(**_metrics()).order_by("month")]
-    elif group != "total":
-        key = "kind" if group == "kind" else f"{group}_id"
-        rows = _grouped(qs, key, _labels(group, qs))
-    return KpiTable(group=group, since=since, until=until, targets=targets(), total=total, rows=rows)
+        total, found = _total_and_groups(qs, months.values("month").annotate(**_metrics()).order_by(), "month")
+        rows = [_row(f"{r['month']:%Y-%m}", f"{r['month']:%Y-%m}", r) for r in sorted(found, key=lambda r: r["month"])]
+    else:
+        total, rows = _grouped(qs, "kind" if group == "kind" else f"{group}_id", group)
+    return total, rows
 
 
 def kpi_xlsx(table: KpiTable) -> bytes:
