@@ -15,6 +15,7 @@ urlpatterns = [
     path("people/", include("linli.people.urls")),
     path("notifications/", include("linli.notify.urls")),
     path("devices/", include("linli.devices.urls")),
+    path("alerts/", include("linli.alerts.urls")),
     path("tickets/", include("linli.tickets.urls")),
     path("open311/v2/", include("linli.tickets.open311.urls")),
     path("", include("linli.core.urls")),

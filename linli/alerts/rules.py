@@ -161,20 +161,30 @@ class Match:
     event: dict
 
 
-def evaluate(event_ids: Sequence[int]) -> tuple[list[Match], list[tuple[str, int]]]:
+def evaluate(event_ids: Sequence[int], events: Sequence[dict] | None = None
+             ) -> tuple[list[Match], list[tuple[str, int]]]:
     """The (rule, event) pairs that raise or repeat an alert, and the (rule code, device id) pairs whose alerts an
-    event resolves (a device back online resolves its "device offline")."""
+    event resolves (a device back online resolves its "device offline"). ``events``: the events of ``event_ids``
+    as dicts of EVENT_FIELDS when the caller has read them already."""
     from linli.devices.models import DeviceEvent
 
     rules = current_rules()
     kinds = rules.kinds
     if not event_ids or not kinds:
         return [], []
-    rows = DeviceEvent.objects.filter(pk__in=event_ids, kind__in=kinds).order_by("occurred_at", "pk")
+    if events is None:
+        rows = list(DeviceEvent.objects.filter(pk__in=event_ids, kind__in=kinds).order_by("occurred_at", "pk")
+                    .values(*EVENT_FIELDS))
+    else:
+        rows = sorted((e for e in events if e["kind"] in kinds), key=lambda e: (e["occurred_at"], e["pk"]))
     matches: list[Match] = []
     resolves: list[tuple[str, int]] = []
-    for event in rows.values(*EVENT_FIELDS):
-        for rule in rules.effective(event["place_path"]):
+    effective: dict[str, list[CompiledRule]] = {}
+    for event in rows:
+        path = event["place_path"]
+        if path not in effective:
+            effective[path] = rules.effective(path)
+        for rule in effective[path]:
             if event["kind"] in rule.resolve_kinds:
                 resolves.append((rule.code, event["device_id"]))
             elif conditions_hold(rule, event) and repeats_hold(rule, event):

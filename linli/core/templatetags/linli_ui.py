@@ -37,8 +37,11 @@ NAV = (
     NavItem("people:list", pgettext_lazy("list", "居民"), Perm.RESIDENT_VIEW, "people"),
     NavItem("people:import", _("导入"), Perm.RESIDENT_IMPORT, "people/import"),
     NavItem("devices:list", _("设备"), Perm.DEVICE_VIEW, "devices"),
+    NavItem("alerts:board", _("告警"), Perm.ALERT_VIEW, "alerts"),
     NavItem("tickets:list", _("工单"), Perm.TICKET_SUBMIT, "tickets"),
     NavItem("tickets:kpis", _("工单考核"), Perm.TICKET_KPI, "tickets/kpis"),
+    NavItem("tickets:manage_visits", _("回访"), Perm.TICKET_HANDLE, "tickets/manage/return-visits"),
+    NavItem("tickets:manage_categories", _("工单设置"), Perm.TICKET_CONFIGURE, "tickets/manage"),
     NavItem("audit", _("审计日志"), Perm.AUDIT_VIEW, "audit"),
 )
 
