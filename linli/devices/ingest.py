@@ -13,10 +13,12 @@ requests leave a rate-limited quarantine note instead.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -88,6 +90,19 @@ def parse_payload(source: str, device: Device, body: bytes, content_type: str, *
 
 # ------------------------------------------------------------------------------------------------ recording
 
+@dataclass
+class Submission:
+    """One sender's parsed payload, for ``record_submissions``."""
+
+    device: Device | None  # the authenticated sender, or None (a broker: devices looked up by vendor and serial)
+    vendor: str
+    source: str
+    events: Sequence[NormalizedEvent]
+    rejects: Sequence[Reject] = ()
+    all_from_device: bool = False
+    remote_ip: str | None = None
+
+
 def record_device_events(*, device: Device | None, vendor: str, source: str, events: Sequence[NormalizedEvent],
                          rejects: Sequence[Reject] = (), received_at: dt.datetime, all_from_device: bool = False,
                          remote_ip: str | None = None, keep_refused: bool = True) -> IngestOutcome:
@@ -97,35 +112,28 @@ def record_device_events(*, device: Device | None, vendor: str, source: str, eve
     With ``all_from_device`` every event belongs to the sender (Hikvision, Dahua); otherwise an event naming
     another device is accepted only for a device registered under the sender (a gateway's sensors). Refused
     members are kept in quarantine, or with ``keep_refused=False`` returned unsaved in ``refused``."""
-    member_source = MEMBER_SOURCES.get(source, source)
-    own = device if all_from_device else None
-    targets = {} if own is not None else _targets(device, vendor, {e.device_ref for e in events})
-    known = {d.pk: d for d in [device, *targets.values()] if isinstance(d, Device)}
-    refused = [_reject_row(device, member_source, device.serial if device else "", r.reason_code, r.message_zh,
-                           r.message_en, r.raw, received_at, remote_ip) for r in rejects]
-    seen: dict[int, Device] = {device.pk: device} if device is not None else {}
+    return record_submissions([Submission(device=device, vendor=vendor, source=source, events=events, rejects=rejects,
+                                          all_from_device=all_from_device, remote_ip=remote_ip)],
+                              received_at=received_at, keep_refused=keep_refused)
+
+
+def record_submissions(submissions: Sequence[Submission], *, received_at: dt.datetime,
+                       keep_refused: bool = True) -> IngestOutcome:
+    """Store the payloads of several senders (an MQTT batch) as one: subjects resolved together, one transaction,
+    one batch insert and one PendingBatch, each sender's events checked as ``record_device_events`` checks them."""
+    refused: list[QuarantinedPayload] = []
+    seen: dict[int, Device] = {}
     offline: dict[int, tuple[Device, dt.datetime]] = {}
+    wearers: dict[int, int] = {}
     rows: list[EventRow] = []
     liveness = 0
-    for event in events:
-        target = own or targets[event.device_ref]
-        if isinstance(target, Quarantine):
-            refused.append(_reject_row(device, member_source, event.device_ref, target.reason_code,
-                                       target.message_zh, target.message_en, event.raw, received_at, remote_ip))
-            continue
-        if event.kind in LIVENESS_KINDS:
-            liveness += 1
-            if event.kind == EventKind.DEVICE_OFFLINE:
-                offline[target.pk] = (target, event.occurred_at)
-                continue
-        seen[target.pk] = target
-        if event.kind not in LIVENESS_KINDS:
-            rows.append(_event_row(target, event, received_at))
+    for sub in submissions:
+        liveness += _prepare(sub, received_at, refused, seen, offline, wearers, rows)
     for pk in offline:
         seen.pop(pk, None)
-    resolve_subjects(rows, {pk: d.wearer_id for pk, d in known.items() if d.wearer_id})
+    resolve_subjects(rows, wearers)
     reported = len(rows)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # a caller's transaction (an MQTT batch) needs no savepoint
         rows += mark_seen(seen.values(), received_at)
         rows += _mark_announced_offline(offline.values(), received_at)
         stored = insert_events(rows)
@@ -135,6 +143,39 @@ def record_device_events(*, device: Device | None, vendor: str, source: str, eve
     return IngestOutcome(stored=stored, duplicates=reported + transitions - len(stored),
                          quarantined=[q.pk for q in quarantined], liveness=liveness,
                          refused=[] if keep_refused else refused)
+
+
+def _prepare(sub: Submission, received_at: dt.datetime, refused: list[QuarantinedPayload], seen: dict[int, Device],
+             offline: dict[int, tuple[Device, dt.datetime]], wearers: dict[int, int], rows: list[EventRow]) -> int:
+    """One sender's events: rows to insert, devices seen or announced offline, refused members. Returns the number
+    of liveness events."""
+    device = sub.device
+    member_source = MEMBER_SOURCES.get(sub.source, sub.source)
+    own = device if sub.all_from_device else None
+    targets = {} if own is not None else _targets(device, sub.vendor, {e.device_ref for e in sub.events})
+    for d in [device, *targets.values()]:
+        if isinstance(d, Device) and d.wearer_id:
+            wearers[d.pk] = d.wearer_id
+    refused += [_reject_row(device, member_source, device.serial if device else "", r.reason_code, r.message_zh,
+                            r.message_en, r.raw, received_at, sub.remote_ip) for r in sub.rejects]
+    if device is not None:
+        seen[device.pk] = device
+    liveness = 0
+    for event in sub.events:
+        target = own or targets[event.device_ref]
+        if isinstance(target, Quarantine):
+            refused.append(_reject_row(device, member_source, event.device_ref, target.reason_code,
+                                       target.message_zh, target.message_en, event.raw, received_at, sub.remote_ip))
+            continue
+        if event.kind in LIVENESS_KINDS:
+            liveness += 1
+            if event.kind == EventKind.DEVICE_OFFLINE:
+                offline[target.pk] = (target, event.occurred_at)
+                continue
+        seen[target.pk] = target
+        if event.kind not in LIVENESS_KINDS:
+            rows.append(_event_row(target, event, received_at))
+    return liveness
 
 
 def _targets(device: Device | None, vendor: str, refs: set[str]) -> dict[str, Device | Quarantine]:
@@ -188,13 +229,33 @@ def _event_row(device: Device, event: NormalizedEvent, received_at: dt.datetime)
     )
 
 
+_inline_batches: ContextVar[list[int] | None] = ContextVar("linli_inline_batches", default=None)
+
+
+@contextmanager
+def processing_inline() -> Iterator[list[int]]:
+    """Inside this block stored batches are not enqueued: their ids are collected for the caller, which processes
+    them itself right after the commit (``linli ingest --after-store inline``: no queue hop)."""
+    ids: list[int] = []
+    token = _inline_batches.set(ids)
+    try:
+        yield ids
+    finally:
+        _inline_batches.reset(token)
+
+
 def enqueue_processing(event_ids: list[int]) -> None:
-    """A PendingBatch row in the caller's transaction, and its task once the transaction commits."""
+    """A PendingBatch row in the caller's transaction, and its task once the transaction commits (or, inside
+    ``processing_inline``, its id for the caller)."""
     if not event_ids:
+        return
+    batch = PendingBatch.objects.create(event_ids=event_ids)
+    collected = _inline_batches.get()
+    if collected is not None:
+        collected.append(batch.pk)
         return
     from .tasks import process_event_batch
 
-    batch = PendingBatch.objects.create(event_ids=event_ids)
     transaction.on_commit(lambda: process_event_batch(batch.pk))
 
 
@@ -221,9 +282,18 @@ def mark_seen(devices: Iterable[Device], now: dt.datetime) -> list[EventRow]:
             continue
         groups.setdefault(device.offline_after, []).append(device.pk)
     for minutes, ids in groups.items():
-        Device.objects.filter(pk__in=ids).filter(
-            Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - SEEN_WRITE_INTERVAL) | ~Q(status=DeviceStatus.ONLINE)
-        ).update(status=DeviceStatus.ONLINE, last_seen_at=now, stale_at=now + dt.timedelta(minutes=minutes))
+        due = Device.objects.filter(pk__in=ids).filter(
+            Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - SEEN_WRITE_INTERVAL) | ~Q(status=DeviceStatus.ONLINE))
+        if connection.vendor == "postgresql":
+            # Lock the rows in id order first, as the pipeline's touch_devices does: two transactions writing the
+            # same devices (two ingest processes, or storing and processing) then wait for each other instead of
+            # deadlocking. NO KEY UPDATE, as the UPDATE itself takes: it does not conflict with the key-share locks
+            # that inserting events (foreign keys to the device) holds.
+            locked = list(due.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
+            if not locked:
+                continue
+            due = Device.objects.filter(pk__in=locked)
+        due.update(status=DeviceStatus.ONLINE, last_seen_at=now, stale_at=now + dt.timedelta(minutes=minutes))
     return rows
 
 

@@ -20,6 +20,7 @@ import ssl
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -31,16 +32,21 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from linli.core import context
+
 from .adapters import Quarantine, Reason, parse_frigate, parse_generic
 from .choices import ENDPOINT_VENDORS, Source, Vendor
-from .ingest import quarantine_row, record_device_events, refusal
+from .ingest import Submission, processing_inline, quarantine_row, record_submissions, refusal
 from .models import Device, QuarantinedPayload
+from .pipeline import process_batch
 
 log = logging.getLogger(__name__)
 
 FRIGATE_SOURCE = "frigate"  # quarantine rows of Frigate messages (never reprocessable: no sending device)
 JSON = "application/json"
 RETRY_PAUSE = 1.0  # seconds between attempts to store a batch while the database is unavailable
+DEFAULT_MAX_BATCH = 1000  # messages per stored batch (and the receive maximum: a whole batch may be in flight)
+DEFAULT_MAX_WAIT = 0.05  # seconds a batch waits to fill: the latency added when traffic is light
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,8 @@ class Message:
     payload: bytes
     mid: int
     qos: int
+    arrived: float = 0.0  # time.monotonic() when the message came in (0: unknown)
+    link: int = 0  # which of the consumer's broker connections it came on (acknowledged only on that one)
 
 
 @dataclass
@@ -113,13 +121,18 @@ def store_batch(messages: Sequence[Message], config: MqttConfig, received_at: dt
             frigate.append(message)
         else:
             strays.append(_row(None, Source.GENERIC, "", Quarantine.of(Reason.UNKNOWN_TOPIC), message, received_at))
+    kept: list[QuarantinedPayload] = list(strays)
+    submissions: list[Submission] = []
     with transaction.atomic():
         devices = _topic_devices(set(generic))
         for serial, group in generic.items():
-            _store_generic(serial, devices.get(serial), group, received_at, outcome)
-        _store_frigate(frigate, received_at, outcome)
-        QuarantinedPayload.objects.bulk_create(strays)
-        outcome.quarantined += len(strays)
+            _parse_generic(serial, devices.get(serial), group, received_at, submissions, kept)
+        _parse_frigate(frigate, received_at, submissions, kept)
+        QuarantinedPayload.objects.bulk_create(kept)
+        stored = record_submissions(submissions, received_at=received_at) if submissions else None
+    if stored is not None:
+        _count(outcome, len(stored.stored), stored.duplicates, len(stored.quarantined))
+    outcome.quarantined += len(kept)
     return outcome
 
 
@@ -144,17 +157,15 @@ def _row(device: Device | None, source: str, device_ref: str, error: Quarantine,
                           remote_ip=None)
 
 
-def _store_generic(serial: str, device: Device | None, messages: list[Message], received_at: dt.datetime,
-                   outcome: BatchOutcome) -> None:
+def _parse_generic(serial: str, device: Device | None, messages: list[Message], received_at: dt.datetime,
+                   submissions: list[Submission], kept: list[QuarantinedPayload]) -> None:
     """The topic names the sender: like an authenticated HTTP push, its events may name it or its gateway's
     devices. An unknown or disabled sender's messages go to quarantine whole."""
     problem = "unknown_device" if device is None else "device_disabled" if not device.enabled else None
     if problem is not None:
-        rows = [_row(device, Source.GENERIC, serial, refusal(problem), m, received_at) for m in messages]
-        QuarantinedPayload.objects.bulk_create(rows)
-        outcome.quarantined += len(rows)
+        kept += [_row(device, Source.GENERIC, serial, refusal(problem), m, received_at) for m in messages]
         return
-    events, rejects, kept = [], [], []
+    events, rejects = [], []
     for message in messages:
         try:
             result = parse_generic(message.payload, JSON, default_device=device.serial)
@@ -163,27 +174,23 @@ def _store_generic(serial: str, device: Device | None, messages: list[Message], 
             continue
         events += result.events
         rejects += result.rejects
-    QuarantinedPayload.objects.bulk_create(kept)
-    stored = record_device_events(device=device, vendor=device.vendor, source=Source.GENERIC, events=events,
-                                  rejects=rejects, received_at=received_at)
-    _count(outcome, len(stored.stored), stored.duplicates, len(kept) + len(stored.quarantined))
+    submissions.append(Submission(device=device, vendor=device.vendor, source=Source.GENERIC, events=events,
+                                  rejects=rejects))
 
 
-def _store_frigate(messages: list[Message], received_at: dt.datetime, outcome: BatchOutcome) -> None:
+def _parse_frigate(messages: list[Message], received_at: dt.datetime, submissions: list[Submission],
+                   kept: list[QuarantinedPayload]) -> None:
     """Every event's device is looked up by camera name (the Frigate server by its topic prefix, for
     ``available``); unknown cameras end in quarantine as ``unknown_device``."""
     if not messages:
         return
-    events, kept = [], []
+    events = []
     for message in messages:
         try:
             events += parse_frigate(message.topic, message.payload, received_at=received_at).events
         except Quarantine as exc:
             kept.append(_row(None, FRIGATE_SOURCE, message.topic.rpartition("/")[0], exc, message, received_at))
-    QuarantinedPayload.objects.bulk_create(kept)
-    stored = record_device_events(device=None, vendor=Vendor.FRIGATE, source=FRIGATE_SOURCE, events=events,
-                                  received_at=received_at)
-    _count(outcome, len(stored.stored), stored.duplicates, len(kept) + len(stored.quarantined))
+    submissions.append(Submission(device=None, vendor=Vendor.FRIGATE, source=FRIGATE_SOURCE, events=events))
 
 
 def _count(outcome: BatchOutcome, stored: int, duplicates: int, quarantined: int) -> None:
@@ -198,13 +205,18 @@ class Consumer:
     """One ingest process: connect, subscribe to the shared group, then store and acknowledge batches until
     ``stop`` is set (or ``run_for`` seconds passed)."""
 
-    def __init__(self, config: MqttConfig, *, max_batch: int = 500, max_wait: float = 0.2):
+    def __init__(self, config: MqttConfig, *, max_batch: int = DEFAULT_MAX_BATCH, max_wait: float = DEFAULT_MAX_WAIT,
+                 inline: bool = False):
         self.config = config
         self.max_batch = max_batch
         self.max_wait = max_wait
+        self.inline = inline  # run the pipeline on each stored batch here, after the commit, instead of in a task
         self.inbox: queue.Queue[Message] = queue.Queue()
+        # inline: stored batch ids for the processing thread (bounded: storing waits when processing lags behind)
+        self.processing: queue.Queue[int | None] = queue.Queue(maxsize=8)
         self.subscribed = threading.Event()
         self.totals = BatchOutcome()
+        self.link = 0  # counts successful broker connections: a message is acknowledged on the one it came on
         self.client = self._client()
 
     def _client(self) -> paho.Client:
@@ -217,7 +229,9 @@ class Consumer:
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
-        client.reconnect_delay_set(1, 30)
+        # Retry every 1-2 s, never backing off further: Mosquitto 2.0 does not restore shared subscriptions after
+        # a restart, so what devices publish before this process has subscribed again is dropped by the broker.
+        client.reconnect_delay_set(1, 2)
         return client
 
     def _on_connect(self, client: paho.Client, userdata: object, flags: object, reason: object,
@@ -225,6 +239,7 @@ class Consumer:
         if getattr(reason, "is_failure", False):
             log.error("MQTT connection refused: %s", reason)
             return
+        self.link += 1
         options = SubscribeOptions(qos=1)
         client.subscribe([(topic, options) for topic in topic_filters(self.config)])
 
@@ -237,7 +252,8 @@ class Consumer:
         self.subscribed.set()
 
     def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
-        self.inbox.put(Message(message.topic, message.payload, message.mid, message.qos))
+        self.inbox.put(Message(message.topic, message.payload, message.mid, message.qos, time.monotonic(),
+                               self.link))
 
     def connect(self) -> None:
         properties = Properties(PacketTypes.CONNECT)
@@ -249,6 +265,9 @@ class Consumer:
 
     def run(self, stop: threading.Event, run_for: float | None = None) -> BatchOutcome:
         deadline = None if run_for is None else time.monotonic() + run_for
+        processor = threading.Thread(target=self._process_loop, name="linli-ingest-pipeline", daemon=True)
+        if self.inline:
+            processor.start()
         self.connect()
         try:
             while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
@@ -258,6 +277,9 @@ class Consumer:
         finally:
             self.client.disconnect()
             self.client.loop_stop()
+            if self.inline:
+                self.processing.put(None)  # process what was stored, then stop
+                processor.join()
             connection.close()
         return self.totals
 
@@ -266,13 +288,14 @@ class Consumer:
             batch = [self.inbox.get(timeout=self.max_wait)]
         except queue.Empty:
             return []
-        until = time.monotonic() + self.max_wait
+        # The batch closes max_wait after its first message arrived: a message that already waited while the
+        # previous batch was stored does not wait again.
+        until = (batch[0].arrived or time.monotonic()) + self.max_wait
         while len(batch) < self.max_batch and not stop.is_set():
             left = until - time.monotonic()
-            if left <= 0:
-                break
             try:
-                batch.append(self.inbox.get(timeout=left))
+                # past the deadline, take what has arrived already without waiting for more
+                batch.append(self.inbox.get(timeout=left) if left > 0 else self.inbox.get_nowait())
             except queue.Empty:
                 break
         return batch
@@ -280,10 +303,12 @@ class Consumer:
     def _store(self, batch: list[Message], stop: threading.Event) -> None:
         """Store, then acknowledge. While the database is down the batch is retried; stopping before it is
         stored leaves it unacknowledged, so the broker delivers it again."""
+        started = time.perf_counter()
         while True:
             close_old_connections()
             try:
-                outcome = store_batch(batch, self.config, timezone.now())
+                with processing_inline() if self.inline else nullcontext([]) as pending:
+                    outcome = store_batch(batch, self.config, timezone.now())
                 break
             except Exception:
                 log.exception("storing %d MQTT messages failed; retrying", len(batch))
@@ -291,6 +316,27 @@ class Consumer:
                 if stop.wait(RETRY_PAUSE):
                     return
         for message in batch:
-            if message.qos > 0:
+            # A message of an earlier connection is not acknowledged: the broker sent it again on the current
+            # one (persistent session), and its packet id may by now name another message not yet stored.
+            if message.qos > 0 and message.link == self.link:
                 self.client.ack(message.mid, message.qos)
         _count(self.totals, outcome.stored, outcome.duplicates, outcome.quarantined)
+        log.debug("batch of %d messages stored in %.1f ms", len(batch), (time.perf_counter() - started) * 1000)
+        for batch_id in pending:
+            self.processing.put(batch_id)
+
+    def _process_loop(self) -> None:
+        """Inline mode: the pipeline on each stored batch, in order, in this thread (its own database connection),
+        while the main thread stores the next batches. A failure leaves the batch pending for the sweeper (as a
+        lost task would); on stopping, the batches stored so far are processed first."""
+        while (batch_id := self.processing.get()) is not None:
+            started = time.perf_counter()
+            try:
+                close_old_connections()
+                with context.as_task():
+                    process_batch(batch_id)
+            except Exception:
+                log.exception("processing stored batch %d failed; the sweeper will process it again", batch_id)
+                connection.close()
+            log.debug("batch %d processed in %.1f ms", batch_id, (time.perf_counter() - started) * 1000)
+        connection.close()

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from .adapters import LIVENESS_KINDS, PASSAGE_KINDS
 from .models import Device, DeviceEvent, PendingBatch, PersonPresence
+from .storage import row_source, with_ids
 
 REDRIVE_AFTER = dt.timedelta(minutes=1)  # a batch still pending after this was left behind by its task
 REDRIVE_BATCHES = 200
@@ -35,18 +36,33 @@ class StoredEvent(NamedTuple):
 
 
 def load_events(event_ids: Sequence[int]) -> list[StoredEvent]:
-    fields = ("pk", "device_id", "kind", "occurred_at", "resident_id", "place_path")
-    return [StoredEvent(*row) for row in DeviceEvent.objects.filter(pk__in=event_ids).values_list(*fields)]
+    return [_stored(row) for row in load_rows(event_ids)]
+
+
+def load_rows(event_ids: Sequence[int]) -> list[dict]:
+    """The stored events as dicts of the fields the steps read (linli.alerts.rules.EVENT_FIELDS), in one query."""
+    from linli.alerts.rules import EVENT_FIELDS
+
+    if not event_ids:
+        return []
+    return list(with_ids(DeviceEvent.objects.all(), event_ids).values(*EVENT_FIELDS))
+
+
+def _stored(row: dict) -> StoredEvent:
+    return StoredEvent(row["pk"], row["device_id"], row["kind"], row["occurred_at"], row["resident_id"],
+                       row["place_path"])
 
 
 def after_store(event_ids: Sequence[int]) -> None:
-    """Process stored events by id (the alert rules are evaluated here, after last-seen times are updated)."""
-    events = load_events(event_ids)
+    """Process stored events by id (the alert rules are evaluated here, after last-seen times are updated). The
+    events are read once and handed to every step."""
+    rows = load_rows(event_ids)
+    events = [_stored(row) for row in rows]
     update_presence(events)
     touch_devices(events)
     from linli.alerts.actions import process_events
 
-    process_events(event_ids)
+    process_events(event_ids, events=rows)
 
 
 def update_presence(events: Sequence[StoredEvent]) -> int:
@@ -61,16 +77,16 @@ def update_presence(events: Sequence[StoredEvent]) -> int:
     if not latest:
         return 0
     table = connection.ops.quote_name(PersonPresence._meta.db_table)
-    columns = ("resident_id", "last_seen_at", "last_event_id", "last_device_id", "last_place_path", "last_kind")
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
-    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(latest))
-    params = []
-    for resident_id, e in sorted(latest.items()):
-        params += [resident_id, connection.ops.adapt_datetimefield_value(e.occurred_at), e.pk, e.device_id,
-                   e.place_path, e.kind]
+    columns = (("resident_id", "bigint"), ("last_seen_at", "timestamptz"), ("last_event_id", "bigint"),
+               ("last_device_id", "bigint"), ("last_place_path", "text"), ("last_kind", "text"))
+    names = [c for c, _ in columns]
+    updates = ", ".join(f"{c} = excluded.{c}" for c in names[1:])
+    rows = [(resident_id, e.occurred_at, e.pk, e.device_id, e.place_path, e.kind)
+            for resident_id, e in sorted(latest.items())]
+    source, params = row_source(columns, rows)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {placeholders} "
+            f"INSERT INTO {table} ({', '.join(names)}) {source} "
             f"ON CONFLICT (resident_id) DO UPDATE SET {updates} WHERE {table}.last_seen_at < excluded.last_seen_at",
             params,
         )
@@ -78,16 +94,30 @@ def update_presence(events: Sequence[StoredEvent]) -> int:
 
 
 def touch_devices(events: Sequence[StoredEvent]) -> None:
-    """Each device's last-event time moves forward to its newest reported event (liveness rows excluded)."""
+    """Each device's last-event time moves forward to its newest reported event (liveness rows excluded), in one
+    statement for the batch."""
     newest: dict[int, dt.datetime] = {}
     for event in events:
         if event.kind in LIVENESS:
             continue
         if event.device_id not in newest or event.occurred_at > newest[event.device_id]:
             newest[event.device_id] = event.occurred_at
-    for device_id, at in newest.items():
-        Device.objects.filter(Q(last_event_at__isnull=True) | Q(last_event_at__lt=at), pk=device_id).update(
-            last_event_at=at)
+    if not newest:
+        return
+    table = connection.ops.quote_name(Device._meta.db_table)
+    source, params = row_source((("id", "bigint"), ("at", "timestamptz")), sorted(newest.items()))
+    newer = f"({table}.last_event_at IS NULL OR {table}.last_event_at < v.at)"
+    locked = ""
+    if connection.vendor == "postgresql":
+        # rows locked in id order (as ingest.mark_seen locks them): concurrent writers wait instead of deadlocking
+        locked = (f", l AS MATERIALIZED (SELECT {table}.id FROM {table} JOIN v ON {table}.id = v.id WHERE {newer} "
+                  f"ORDER BY {table}.id FOR NO KEY UPDATE OF {table})")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH v (id, at) AS ({source}){locked} UPDATE {table} SET last_event_at = v.at FROM v "
+            f"WHERE {table}.id = v.id AND {newer}" + (f" AND {table}.id IN (SELECT id FROM l)" if locked else ""),
+            params,
+        )
 
 
 def process_batch(batch_id: int) -> bool:

@@ -59,12 +59,33 @@ TIME_COLUMNS = frozenset({"occurred_at", "received_at"})
 JSON_COLUMNS = frozenset({"attrs", "media"})
 
 
+def row_source(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+    """A relation of ``rows`` whose columns are (name, PostgreSQL type), to name in a WITH clause: on PostgreSQL
+    ``unnest`` of one array per column (a parameter per column whatever the number of rows: nothing to split or
+    plan per value), elsewhere ``VALUES`` (times adapted for the connection)."""
+    if connection.vendor == "postgresql":
+        arrays = [list(column) for column in zip(*rows, strict=True)]
+        return "SELECT * FROM unnest(" + ", ".join(f"%s::{t}[]" for _, t in columns) + ")", arrays
+    adapt = connection.ops.adapt_datetimefield_value
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    params = [adapt(v) if isinstance(v, datetime) else v for row in rows for v in row]
+    return "VALUES " + ", ".join([one] * len(rows)), params
+
+
+def with_ids(queryset: Any, ids: Sequence[int]) -> Any:
+    """``queryset.filter(pk__in=ids)``; on PostgreSQL as ``id = ANY(array)``, one parameter instead of one per id."""
+    if connection.vendor != "postgresql":
+        return queryset.filter(pk__in=ids)
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
+    return queryset.extra(where=[f"{table}.id = ANY(%s::bigint[])"], params=[list(ids)])
+
+
 def insert_events(rows: Sequence[EventRow]) -> list[int]:
     """Insert the rows whose (device, external_id) is new; return the ids of the inserted rows."""
     unique = _first_of_each_key(rows)
     if not unique:
         return []
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             return _copy_postgres(cursor, unique)
         return _insert_values(cursor, unique)

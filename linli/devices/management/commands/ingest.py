@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from linli.devices.mqtt import Consumer, config_from_settings, topic_filters
+from linli.devices.mqtt import DEFAULT_MAX_BATCH, DEFAULT_MAX_WAIT, Consumer, config_from_settings, topic_filters
 
 
 class Command(BaseCommand):
@@ -19,8 +19,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--group", default="", help="shared-subscription group (LINLI_MQTT_GROUP)")
         parser.add_argument("--client-id", default="", help="this process's MQTT client id (LINLI_MQTT_CLIENT_ID)")
-        parser.add_argument("--max-batch", type=int, default=500, help="messages per stored batch")
-        parser.add_argument("--max-wait", type=float, default=0.2, help="seconds a batch waits to fill")
+        parser.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, help="messages per stored batch")
+        parser.add_argument("--max-wait", type=float, default=DEFAULT_MAX_WAIT, help="seconds a batch waits to fill")
+        parser.add_argument("--after-store", choices=["queue", "inline"], default=None,
+                            help="process stored batches in a task (queue) or in this process right after the "
+                                 "commit (inline); default LINLI_INGEST_AFTER_STORE, else queue")
         parser.add_argument("--run-for", type=float, default=None, help="stop after this many seconds")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -36,7 +39,8 @@ class Command(BaseCommand):
         if threading.current_thread() is threading.main_thread():  # signals reach the main thread only
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: stop.set())
-        consumer = Consumer(config, max_batch=options["max_batch"], max_wait=options["max_wait"])
+        inline = (options["after_store"] or settings.LINLI_INGEST_AFTER_STORE) == "inline"
+        consumer = Consumer(config, max_batch=options["max_batch"], max_wait=options["max_wait"], inline=inline)
         self.stdout.write(f"linli ingest {config.client_id}: {', '.join(topic_filters(config))}")
         totals = consumer.run(stop, run_for=options["run_for"])
         self.stdout.write(f"stored {totals.stored}, duplicates {totals.duplicates}, quarantined {totals.quarantined}")
