@@ -268,12 +268,14 @@ def _clean_note(note: str, required: bool = False) -> str:
     return text
 
 
-def _illegal(alert: Alert, step: str) -> Conflict:
-    return Conflict(f"告警当前状态为“{AlertStatus(alert.status).label}”，不能{step}",
-                    f"the alert is {alert.status}: cannot {step}", code="illegal_transition")
+def _illegal(alert: Alert, status: str) -> Conflict:
+    zh, en = STEP_NAMES[status]
+    return Conflict(f"告警当前状态为“{AlertStatus(alert.status).label}”，不能{zh}",
+                    f"the alert is {alert.status.replace('_', ' ')}: it cannot be {en}", code="illegal_transition")
 
 
-STEP_NAMES = {AlertStatus.ACKNOWLEDGED: "确认", AlertStatus.RESOLVED: "解除", AlertStatus.FALSE_ALARM: "标记误报"}
+STEP_NAMES = {AlertStatus.ACKNOWLEDGED: ("确认", "acknowledged"), AlertStatus.RESOLVED: ("解除", "resolved"),
+              AlertStatus.FALSE_ALARM: ("标记误报", "marked a false alarm")}
 FROM = {AlertStatus.ACKNOWLEDGED: (AlertStatus.OPEN,), AlertStatus.RESOLVED: ACTIVE, AlertStatus.FALSE_ALARM: ACTIVE}
 
 
@@ -304,7 +306,7 @@ def close_alert(*, actor: Actor, alert: Alert, status: str, note: str = "", now:
             status=status, updated_at=now, **changes)
         if changed != 1:
             alert.refresh_from_db(fields=["status"])
-            raise _illegal(alert, STEP_NAMES[status])
+            raise _illegal(alert, status)
         alert.refresh_from_db()
         record_history(alert, status, actor, now, note=text)
         audit.record(actor, f"alert.{status}", target=alert, before={"status": before},

@@ -237,7 +237,7 @@ def test_given_an_alert_when_closed_with_a_note_then_the_history_keeps_who_and_w
 
 
 @pytest.mark.parametrize("language, message", [
-    ("zh-hans", "告警当前状态为“已确认”，不能确认"), ("en", "the alert is acknowledged: cannot")])
+    ("zh-hans", "告警当前状态为“已确认”，不能确认"), ("en", "the alert is acknowledged: it cannot be acknowledged")])
 def test_given_an_alert_someone_else_acknowledged_when_acknowledged_again_then_409_saying_why_and_nothing_written(
         world, client, fire_lane, language, message):
     acknowledge_alert(actor=world.actor("property_a"), alert=fire_lane)
