@@ -53,16 +53,17 @@ def _stored(row: dict) -> StoredEvent:
                        row["place_path"])
 
 
-def after_store(event_ids: Sequence[int]) -> None:
+def after_store(event_ids: Sequence[int], *, now: dt.datetime | None = None) -> None:
     """Process stored events by id (the alert rules are evaluated here, after last-seen times are updated). The
-    events are read once and handed to every step."""
+    events are read once and handed to every step. ``now`` stamps alert history (default: the present; the demo
+    gives the time of its story)."""
     rows = load_rows(event_ids)
     events = [_stored(row) for row in rows]
     update_presence(events)
     touch_devices(events)
     from linli.alerts.actions import process_events
 
-    process_events(event_ids, events=rows)
+    process_events(event_ids, events=rows, now=now)
 
 
 def update_presence(events: Sequence[StoredEvent]) -> int:
@@ -120,13 +121,13 @@ def touch_devices(events: Sequence[StoredEvent]) -> None:
         )
 
 
-def process_batch(batch_id: int) -> bool:
+def process_batch(batch_id: int, *, now: dt.datetime | None = None) -> bool:
     """Run after_store on a pending batch and forget the batch; False when it was processed already."""
     with transaction.atomic():
         batch = PendingBatch.objects.select_for_update().filter(pk=batch_id).first()
         if batch is None:
             return False
-        after_store(batch.event_ids)
+        after_store(batch.event_ids, now=now)
         PendingBatch.objects.filter(pk=batch_id).delete()
     return True
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.utils import timezone
 
-from linli.alerts import actions as alert_actions
 from linli.people.models import Resident
 
 from .. import pipeline
@@ -119,17 +118,10 @@ class History(Registry):
         return stored
 
     def _process(self, at: dt.datetime | None) -> None:
-        """Run the pipeline on the pending batches. ``process_batch`` stamps alert history with the present; for
-        events of the story's past the same steps run with the time they were processed in the story."""
-        for batch in PendingBatch.objects.order_by("pk"):
-            if at is None:
-                pipeline.process_batch(batch.pk)
-                continue
-            events = pipeline.load_events(batch.event_ids)
-            pipeline.update_presence(events)
-            pipeline.touch_devices(events)
-            alert_actions.process_events(batch.event_ids, now=at)
-            PendingBatch.objects.filter(pk=batch.pk).delete()
+        """Run the pipeline on the pending batches, alert history stamped with the time they were processed in the
+        story (None: the present)."""
+        for pk in PendingBatch.objects.order_by("pk").values_list("pk", flat=True):
+            pipeline.process_batch(pk, now=at)
 
     def _history(self) -> None:
         today = timezone.localtime(self.now).date()
