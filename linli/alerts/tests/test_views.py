@@ -80,7 +80,7 @@ def test_given_alerts_of_two_communities_when_staff_open_the_board_then_they_see
         114.2965, 29.8335, "critical")
     assert (markers[fire_lane.pk]["lng"], markers[fire_lane.pk]["lat"]) == (114.2961, 29.8331)
     assert 'id="alert-map-data"' in html and 'href="/alerts/"' in html  # the map's data and the menu entry
-    assert 'hx-trigger="every 2s"' in html
+    assert 'hx-trigger="every 2s [!document.hidden]"' in html
 
 
 @pytest.mark.parametrize("name, status", [("resident_a", 403), ("committee_a", 403), ("nobody", 403),
