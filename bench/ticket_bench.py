@@ -493,8 +493,12 @@ def requests(world: dict, today: dt.date) -> list[tuple[str, str, str, str, floa
         ("list", "district: one estate", "district", f"{lst}&place_id={estate}", 50),
         ("list", "district: one assignee", "district", f"{lst}&assignee_id={world['assignee']}", 50),
         ("list", "district: page 200 (offset 10k)", "district", f"{lst}&offset={min(10_000, total - 50)}", 50),
-        ("list", "street: middle page", "street", f"{lst}&offset={street_total // 2}", 50),
-        ("list", "community: last page", "community", f"{lst}&offset={community_total - 50}", 50),
+        # deep pages as the API's next links reach them (a cursor), and by offset (kept for old clients: no
+        # target, an offset walks the index up to it)
+        ("list", "street: middle page (cursor)", "street", f"{lst}&cursor={world['street_middle']}", 50),
+        ("list", "community: last page (cursor)", "community", f"{lst}&cursor={world['community_last']}", 50),
+        ("list", "street: middle page (offset)", "street", f"{lst}&offset={street_total // 2}", 0),
+        ("list", "community: last page (offset)", "community", f"{lst}&offset={community_total - 50}", 0),
         ("list", "page: ticket pool (community)", "community_page", "/tickets/", 50),
         ("search", "district: by number", "district", f"{lst}&q={world['number']}", 50),
         ("search", "community: by id", "community", f"{lst}&q={world['own_id']}", 50),
@@ -522,11 +526,15 @@ def world_facts() -> dict:
 
     from linli.places.models import Place
     from linli.tickets.models import Category, Ticket
+    from linli.tickets.queries import cursor_of
 
     community = Place.objects.filter(kind="community").order_by("pk").first()
     street = Place.objects.filter(kind="street").order_by("pk").first()
     newest_there = Ticket.objects.filter(place_path__startswith=community.path).order_by("-pk").first()
     middle = Ticket.objects.order_by("pk")[Ticket.objects.count() // 2]
+    newest_first = Ticket.objects.order_by("-created_at", "-id")
+    street_total = Ticket.objects.filter(place_path__startswith=street.path).count()
+    community_total = Ticket.objects.filter(place_path__startswith=community.path).count()
     return {
         "category": Category.objects.get(code="water-power", place_path="").pk,
         "estate": Place.objects.filter(kind="estate", path__startswith=street.path).order_by("pk")[1].pk,
@@ -537,12 +545,15 @@ def world_facts() -> dict:
         "number": f"{timezone.localtime(middle.created_at):%Y%m%d}-{middle.pk:06d}",
         "own_id": newest_there.pk,
         "total": Ticket.objects.count(),
-        "street_total": Ticket.objects.filter(place_path__startswith=street.path).count(),
-        "community_total": Ticket.objects.filter(place_path__startswith=community.path).count(),
+        # the cursors of the rows just before those pages: the next_cursor a client holds there
+        "street_middle": cursor_of(newest_first.filter(place_path__startswith=street.path)[street_total // 2 - 1]),
+        "community_last": cursor_of(newest_first.filter(place_path__startswith=community.path)[community_total - 51]),
+        "street_total": street_total,
+        "community_total": community_total,
     }
 
 
-def run(repeat: int, kpi_repeat: int) -> list[Result]:
+def run(repeat: int, kpi_repeat: int, only: list[str] | None = None) -> list[Result]:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
@@ -562,6 +573,8 @@ def run(repeat: int, kpi_repeat: int) -> list[Result]:
     facts = world_facts()
     results = []
     for group, label, who, url, target in requests(facts, timezone.localdate()):
+        if only and group != "base" and not any(word in label for word in only):
+            continue
         client = clients[who]
 
         def get(client=client, url=url):
@@ -623,7 +636,7 @@ def child(args) -> int:
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE tickets_ticket")
                 cursor.execute("ANALYZE tickets_rating")
-        results = run(args.repeat, args.kpi_repeat)
+        results = run(args.repeat, args.kpi_repeat, args.only)
     print("\n".join(report(args.tickets, results)), flush=True)
     Path(args.out).write_text(json.dumps([asdict(r) for r in results]))
     return 0
@@ -636,6 +649,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=40, help="calls per list or search request")
     parser.add_argument("--kpi-repeat", type=int, default=5, help="calls per KPI request")
     parser.add_argument("--rebuild", action="store_true", help="drop the kept databases and generate the data again")
+    parser.add_argument("--only", action="append", metavar="WORDS",
+                        help="measure only the requests whose label holds WORDS (repeatable; the baseline always)")
     parser.add_argument("--skip-without-pg", action="store_true", help="exit 0 (skipped) when no PostgreSQL is set")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -652,7 +667,8 @@ def main() -> int:
         for size in sizes:
             out = Path(tmp) / f"{size}.json"
             cmd = [sys.executable, __file__, "--child", "--tickets", str(size), "--repeat", str(args.repeat),
-                   "--kpi-repeat", str(args.kpi_repeat), "--out", str(out)] + (["--rebuild"] if args.rebuild else [])
+                   "--kpi-repeat", str(args.kpi_repeat), "--out", str(out)]
+            cmd += [x for word in args.only or [] for x in ("--only", word)] + (["--rebuild"] if args.rebuild else [])
             if subprocess.run(cmd, cwd=ROOT).returncode:
                 return 1
             runs[size] = json.loads(out.read_text())

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse
-from ninja import File, Form, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from linli.api import Paging, actor_of, paginate, paginate_by_key
+from linli.api import Paging, actor_of, paginate
 from linli.core.actor import Actor
 from linli.core.errors import NotFound
 from linli.core.permissions import Perm
@@ -71,11 +71,25 @@ class TicketQuery(Schema):
     q: str | None = None
 
 
+class TicketPaging(Paging):
+    cursor: str | None = Field(None, description="the next_cursor of the previous page: continue after its last "
+                               "ticket (offset then counts from there, normally 0)")
+
+
 @router.get("/tickets", response=TicketPage, summary="Tickets I may see: my own (resident) or the pool of my area")
-def list_tickets(request, filters: Query[TicketQuery], paging: Query[Paging]):
+def list_tickets(request, filters: Query[TicketQuery], paging: Query[TicketPaging]):
+    """Four queries of tickets whatever the page: the scope's probe, the page's keys (one more than the limit, to
+    know whether a next page exists), its rows, the bounded count of the whole search (the cursor aside)."""
     actor = actor_of(request)
-    qs = queries.search_tickets(actor, queries.TicketFilter(**filters.dict()))
-    return paginate_by_key(qs, paging, lambda keys: queries.with_list_relations(Ticket.objects.filter(pk__in=keys)))
+    search = queries.search_tickets(actor, queries.TicketFilter(**filters.dict()))
+    pool = queries.after_cursor(search, paging.cursor) if paging.cursor else search
+    keys = queries.page_keys(pool, paging.offset, paging.limit + 1)  # one more: is there a next page?
+    more, keys = len(keys) > paging.limit, keys[:paging.limit]
+    rows = {t.pk: t for t in queries.with_row_relations(Ticket.objects.filter(pk__in=keys))} if keys else {}
+    items = [rows[k] for k in keys]
+    count = search.count()
+    return {"count": count, "count_capped": count > search.count_cap, "limit": paging.limit,
+            "offset": paging.offset, "next_cursor": queries.cursor_of(items[-1]) if more else None, "items": items}
 
 
 @router.post("/tickets", response={201: TicketDetail}, summary="Submit a ticket (a resident, or staff for a resident)")

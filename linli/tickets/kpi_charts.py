@@ -5,13 +5,12 @@ and the table never disagree. Labels are in the active language (the page is ren
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.template.defaultfilters import floatformat
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.core.actor import Actor
@@ -22,8 +21,6 @@ from . import kpis
 # The rates drawn, in the table's order, and the medians with their unit.
 CHART_RATES = ("on_time_rate", "handling_rate", "complaint_handling_rate", "satisfaction_rate", "reopen_rate")
 CHART_MEDIANS = ("median_response_minutes", "median_resolution_hours")
-# The counts the trend needs (medians are left out: the trend draws none).
-TREND_COUNTS = ("tickets", "rejected", "resolved", "closed", "on_time", "rated", "satisfied")
 DAY_LIMIT = 14  # periods up to two weeks are drawn per day
 WEEK_LIMIT = 26 * 7  # up to half a year per week (Monday to Sunday), longer ones per month
 
@@ -50,42 +47,23 @@ def trend_unit(since: dt.date, until: dt.date) -> str:
     return "day" if days <= DAY_LIMIT else "week" if days <= WEEK_LIMIT else "month"
 
 
-def _bucket_start(day: dt.date, unit: str) -> dt.date:
-    if unit == "week":
-        return day - dt.timedelta(days=day.weekday())
-    if unit == "month":
-        return day.replace(day=1)
-    return day
-
-
-def _next(start: dt.date, unit: str) -> dt.date:
-    if unit == "day":
-        return start + dt.timedelta(days=1)
-    if unit == "week":
-        return start + dt.timedelta(days=7)
-    return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-
-
 def kpi_trend(actor: Actor, f: kpis.KpiFilter, since: dt.date, until: dt.date) -> Trend:
-    """One row per day, week or month of the period (empty ones included), by the tickets' local creation date:
-    one grouped aggregate query over the same tickets as the KPI table."""
-    unit = trend_unit(since, until)
-    tz = timezone.get_current_timezone()
-    trunc = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}[unit]("created_at", tzinfo=tz)
-    qs, _place = kpis.kpi_tickets(actor, f, since, until)
-    metrics = {k: v for k, v in kpis._metrics().items() if k in TREND_COUNTS}
-    found: dict[dt.date, dict[str, Any]] = {}
-    for values in qs.annotate(bucket=trunc).values("bucket").annotate(**metrics).order_by("bucket"):
-        moment = values["bucket"]
-        if isinstance(moment, dt.datetime):
-            moment = (timezone.localtime(moment, tz) if timezone.is_aware(moment) else moment).date()
-        found[moment] = values
+    """One row per day, week or month of the period (empty ones included), by the tickets' local creation date,
+    over the same tickets as the KPI table. The KPI page gets it with its table instead (``kpi_table(trend=...)``,
+    one pass over the tickets, then ``trend_of``); this computes it on its own."""
+    period = dataclasses.replace(f, since=since, until=until)
+    return trend_of(kpis.kpi_table(actor, period, "total", trend=trend_unit(since, until)))
+
+
+def trend_of(table: kpis.KpiTable) -> Trend:
+    """The trend computed with ``table`` (``kpi_table(trend=trend_unit(...))``), one row per day, week or month
+    of the table's period, empty ones included."""
+    unit = trend_unit(table.since, table.until)
+    found: dict[dt.date, dict[str, Any]] = table.trend or {}
     trend = Trend(unit=unit)
-    start = _bucket_start(since, unit)
-    while start <= until:
+    for start in kpis.trend_starts(table.since, table.until, unit):
         trend.starts.append(start)
         trend.rows.append(kpis._row(start.isoformat(), start.isoformat(), found.get(start, {})))
-        start = _next(start, unit)
     return trend
 
 

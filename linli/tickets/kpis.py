@@ -24,8 +24,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections, transaction
-from django.db.models import CharField, Count, Func, IntegerField, Q, QuerySet, Value
-from django.db.models.functions import StrIndex, Substr, TruncMonth
+from django.db.models import CharField, Count, DateTimeField, F, Func, IntegerField, Q, QuerySet, Value
+from django.db.models.functions import StrIndex, Substr, TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from linli.core.actor import Actor
@@ -111,6 +111,9 @@ class KpiTable:
     targets: dict[str, float]
     total: KpiRow
     rows: list[KpiRow] = field(default_factory=list)
+    # with ``kpi_table(trend=...)``: the metrics of each day, week or month found (by its first day), computed in
+    # the same pass as the rows where the database allows (kpi_charts draws them)
+    trend: dict[dt.date, dict[str, Any]] | None = None
 
 
 def targets() -> dict[str, float]:
@@ -123,7 +126,11 @@ def targets() -> dict[str, float]:
     return out
 
 
-def _metrics() -> dict[str, Any]:
+def _metrics(*, counts: bool = True, medians: bool = True) -> dict[str, Any]:
+    """The aggregates of a KPI row: the counts (``COUNTS``) and the two medians (either alone when asked)."""
+    if not (counts and medians):
+        both = _metrics()
+        return {k: v for k, v in both.items() if (k in COUNTS) == counts}
     rejected = Q(status=TicketStatus.REJECTED)
     resolved = Q(resolved_at__isnull=False)
     complaint = Q(kind=TicketKind.COMPLAINT)
@@ -148,6 +155,11 @@ def _row(key: str, label: str, values: dict[str, Any]) -> KpiRow:
     return KpiRow(key=key, label=label, **{name: values.get(name) or 0 for name in COUNTS},
                   median_response_minutes=round(response / 60, 2) if response is not None else None,
                   median_resolution_hours=round(resolution / 3600, 2) if resolution is not None else None)
+
+
+def period(f: KpiFilter, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The first and last day of the KPIs' period: ``f``'s, by default the 30 days up to today."""
+    return _period(f, today or timezone.localdate())
 
 
 def _period(f: KpiFilter, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -179,39 +191,81 @@ def kpi_tickets(actor: Actor, f: KpiFilter, since: dt.date, until: dt.date) -> t
 
 
 class _Grouping(Func):
-    """GROUPING(key): 1 in the grand-total row of GROUPING SETS, 0 in a group's row (PostgreSQL)."""
+    """GROUPING(key[, bucket]): a bit per argument, 1 when the row is not grouped by it (PostgreSQL)."""
 
     function = "GROUPING"
     contains_aggregate = True
     output_field = IntegerField()
 
 
-def _total_and_groups(qs: QuerySet[Ticket], grouped: QuerySet, key: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The metrics of all of ``qs`` and of each group of ``grouped`` (``qs.values(key).annotate(metrics)``).
+BUCKET = "linli_bucket"  # the trend's day, week or month, when the caller wants the trend in the same pass
 
-    On PostgreSQL in one pass over the tickets: the grouped query with ``GROUP BY GROUPING SETS ((key), ())``,
-    whose grand-total row (GROUPING = 1) is the total; a year of a district is half a million rows, read once
-    instead of twice. Elsewhere two queries."""
+
+def _grouped_values(qs: QuerySet[Ticket], key: str, expr: Any, bucket: Any) -> QuerySet:
+    values: dict[str, Any] = {key: expr} if expr is not None else {}
+    if bucket is not None:
+        values[BUCKET] = bucket
+    fields = [] if expr is not None else [key]
+    return qs.values(*fields, **values).annotate(**_metrics()).order_by()
+
+
+def _total_and_groups(qs: QuerySet[Ticket], key: str, expr: Any = None, bucket: Any = None
+                      ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """The metrics of all of ``qs``, of each group by ``key`` (a field, or the expression ``expr`` named ``key``)
+    and, when ``bucket`` (an expression of the creation time) is given, of each bucket of the trend (counts only:
+    the trend draws no medians).
+
+    On PostgreSQL two queries, whatever the grouping: the counts per group and bucket (a hashed GROUP BY, no sort;
+    the groups, buckets and the total are their sums), and the medians per group and of the total in one pass
+    (``GROUP BY GROUPING SETS ((key), ())``, reading the two durations only: no join of the ratings, no wide rows
+    to sort). A year of a district is half a million tickets, read twice instead of once per grouping and once
+    more for the trend. Elsewhere a query per grouping, medians included."""
     connection = connections[qs.db]
     if connection.vendor != "postgresql":
-        return qs.aggregate(**_metrics()), list(grouped)
-    sql, params = grouped.annotate(linli_total=_Grouping(key)).query.sql_with_params()
+        groups = list(_grouped_values(qs, key, expr, None))
+        trend = None
+        if bucket is not None:
+            trend = list(qs.values(**{BUCKET: bucket}).annotate(**_metrics()).order_by())
+        return qs.aggregate(**_metrics()), groups, trend
+    counts, medians = _metrics(medians=False), _metrics(counts=False)
+    values: dict[str, Any] = {key: expr} if expr is not None else {}
+    if bucket is not None:
+        values[BUCKET] = bucket
+    fields = [] if expr is not None else [key]
+    with _hashed(qs.db):
+        cells = list(qs.values(*fields, **values).annotate(**counts).order_by())
+    total: dict[str, Any] = {name: 0 for name in counts}
+    groups: dict[Any, dict[str, Any]] = {}
+    trend: dict[Any, dict[str, Any]] = {}
+    for cell in cells:
+        sums = [total, groups.setdefault(cell[key], {key: cell[key], **dict.fromkeys(counts, 0)})]
+        if bucket is not None:
+            sums.append(trend.setdefault(cell[BUCKET], {BUCKET: cell[BUCKET], **dict.fromkeys(counts, 0)}))
+        for name in counts:
+            for target in sums:
+                target[name] += cell[name] or 0
+    sql, params = (qs.values(*fields, **({key: expr} if expr is not None else {})).annotate(**medians)
+                   .annotate(linli_total=_Grouping(key)).order_by().query.sql_with_params())
     head, sep, group_by = sql.rpartition(" GROUP BY ")
-    if not sep or " ORDER BY " in group_by:
+    if not sep or not group_by.strip().isdigit():
         raise AssertionError(f"unexpected grouped query: {sql}")
     with connection.cursor() as cursor:
         cursor.execute(f"{head} GROUP BY GROUPING SETS (({group_by}), ())", params)
         names = [c.name for c in cursor.description]
-        found = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-    total = next(r for r in found if r["linli_total"])
-    return total, [r for r in found if not r["linli_total"]]
+        for found in (dict(zip(names, r, strict=True)) for r in cursor.fetchall()):
+            medians_of = {name: found[name] for name in medians}
+            if found["linli_total"]:
+                total.update(medians_of)
+            elif found[key] in groups:
+                groups[found[key]].update(medians_of)
+    return total, list(groups.values()), (list(trend.values()) if bucket is not None else None)
 
 
-def _grouped(qs: QuerySet[Ticket], key: str, group: str) -> tuple[dict[str, Any], list[KpiRow]]:
-    total, found = _total_and_groups(qs, qs.values(key).annotate(**_metrics()).order_by(), key)
+def _grouped(qs: QuerySet[Ticket], key: str, group: str, bucket: Any) -> tuple[dict[str, Any], list[KpiRow], Any]:
+    total, found, trend = _total_and_groups(qs, key, bucket=bucket)
     found.sort(key=lambda r: (r[key] is not None, r[key]))  # NULL (nobody assigned) first, then ascending
     labels = _labels(group, [r[key] for r in found if r[key] is not None])
-    return total, [_row(str(r[key]) if r[key] is not None else "", labels.get(r[key], "—"), r) for r in found]
+    return total, [_row(str(r[key]) if r[key] is not None else "", labels.get(r[key], "—"), r) for r in found], trend
 
 
 def _child_key(parent_path: str) -> Substr:
@@ -221,7 +275,8 @@ def _child_key(parent_path: str) -> Substr:
     return Substr(rest, 1, StrIndex(rest, Value("/")) - 1)
 
 
-def _place_rows(actor: Actor, qs: QuerySet[Ticket], place: Place | None) -> tuple[dict[str, Any], list[KpiRow]]:
+def _place_rows(actor: Actor, qs: QuerySet[Ticket], place: Place | None,
+                bucket: Any) -> tuple[dict[str, Any], list[KpiRow], Any]:
     """One row per child of the place (or per top place of the actor's scope), each over the tickets inside the
     child's subtree (tickets at the place itself, or under a path no child has any more, count in the total only).
     Under a place (or the whole tree) one query grouped by the child's id read from the path, with the total in the
@@ -230,10 +285,11 @@ def _place_rows(actor: Actor, qs: QuerySet[Ticket], place: Place | None) -> tupl
     if place is None and "/" not in paths:
         children = list(Place.objects.filter(path__in=paths).order_by("sort_key", "id"))
         total = qs.aggregate(**_metrics())
+        trend = _trend_alone(qs, bucket)
         if len(children) == 1:
-            return total, [_row(str(children[0].pk), children[0].name, total)]
+            return total, [_row(str(children[0].pk), children[0].name, total)], trend
         return total, [_row(str(c.pk), c.name, qs.filter(place_path__startswith=c.path).aggregate(**_metrics()))
-                       for c in children]
+                       for c in children], trend
     if place is not None:
         children, parent_path = list(Place.objects.filter(parent=place).order_by("sort_key", "id")), place.path
     else:
@@ -241,13 +297,21 @@ def _place_rows(actor: Actor, qs: QuerySet[Ticket], place: Place | None) -> tupl
     if connections[qs.db].vendor == "postgresql":  # "" for tickets at the place itself: no child's row
         key = Func(Substr("place_path", len(parent_path) + 1), Value("/"), Value(1), function="SPLIT_PART",
                    output_field=CharField())
-        total, found = _total_and_groups(qs, qs.values(child=key).annotate(**_metrics()).order_by(), "child")
+        total, found, trend = _total_and_groups(qs, "child", key, bucket)
     else:
         total = qs.aggregate(**_metrics())
         below = qs.filter(place_path__startswith=parent_path).exclude(place_path=parent_path)
         found = list(below.values(child=_child_key(parent_path)).annotate(**_metrics()).order_by())
+        trend = _trend_alone(qs, bucket)
     by_child = {r["child"]: r for r in found}
-    return total, [_row(str(c.pk), c.name, by_child.get(str(c.pk), {})) for c in children]
+    return total, [_row(str(c.pk), c.name, by_child.get(str(c.pk), {})) for c in children], trend
+
+
+def _trend_alone(qs: QuerySet[Ticket], bucket: Any) -> list[dict[str, Any]] | None:
+    """The trend's buckets in a query of their own (where they cannot join the table's pass)."""
+    if bucket is None:
+        return None
+    return list(qs.values(**{BUCKET: bucket}).annotate(**_metrics()).order_by())
 
 
 def _labels(group: str, keys: list[Any]) -> dict[Any, str]:
@@ -262,16 +326,83 @@ def _labels(group: str, keys: list[Any]) -> dict[Any, str]:
     return {k: str(v) for k, v in TicketKind.choices}
 
 
-def kpi_table(actor: Actor, f: KpiFilter, group: str = "total", *, today: dt.date | None = None) -> KpiTable:
-    """The KPI rows of the actor's area for ``group``, their total, and the targets."""
+def kpi_table(actor: Actor, f: KpiFilter, group: str = "total", *, today: dt.date | None = None,
+              trend: str | None = None) -> KpiTable:
+    """The KPI rows of the actor's area for ``group``, their total, and the targets; with ``trend`` ("day", "week"
+    or "month"), also the metrics of each such period of the tickets' local creation dates (``KpiTable.trend``),
+    in the same pass over the tickets on PostgreSQL."""
     if group not in GROUPS:
         raise invalid("group", "invalid_choice", "分组方式无效", f"group must be one of {', '.join(GROUPS)}")
     since, until = _period(f, today or timezone.localdate())
     qs, place = kpi_tickets(actor, f, since, until)
+    bucket, starts = None, []
+    if trend is not None:
+        starts = trend_starts(since, until, trend)
+        bucket = _bucket_of(qs, starts, trend)
     with _sort_memory(qs.db):
-        total, rows = _computed(actor, qs, place, group)
+        total, rows, found = _computed(actor, qs, place, group, bucket, since, until)
     return KpiTable(group=group, since=since, until=until, targets=targets(), total=_row("total", "合计", total),
-                    rows=rows)
+                    rows=rows, trend=None if found is None else {_bucket_day(r[BUCKET], starts): r for r in found})
+
+
+def _bucket_of(qs: QuerySet[Ticket], starts: list[dt.date], unit: str) -> Any:
+    """The expression numbering a ticket's day, week or month among ``starts`` (read back by ``_bucket_day``): on
+    PostgreSQL ``WIDTH_BUCKET`` over the buckets' local midnights (a binary search, much cheaper than truncating
+    every creation time in the local zone); elsewhere the truncated creation time."""
+    if connections[qs.db].vendor == "postgresql":
+        from django.contrib.postgres.fields import ArrayField
+
+        edges = Value([_local_midnight(s) for s in starts], output_field=ArrayField(DateTimeField()))
+        return Func(F("created_at"), edges, function="WIDTH_BUCKET", output_field=IntegerField())
+    return {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}[unit](
+        "created_at", tzinfo=timezone.get_current_timezone())
+
+
+def _month_key(qs: QuerySet[Ticket], since: dt.date, until: dt.date) -> Any:
+    return _bucket_of(qs, trend_starts(since, until, "month"), "month")
+
+
+def trend_starts(since: dt.date, until: dt.date, unit: str) -> list[dt.date]:
+    """The first day of each day, week (from Monday) or month ``unit`` of the period."""
+    if unit == "week":
+        start = since - dt.timedelta(days=since.weekday())
+    else:
+        start = since.replace(day=1) if unit == "month" else since
+    starts = []
+    while start <= until:
+        starts.append(start)
+        if unit == "day":
+            start += dt.timedelta(days=1)
+        elif unit == "week":
+            start += dt.timedelta(days=7)
+        else:
+            start = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return starts
+
+
+def _bucket_day(bucket: int | dt.date | dt.datetime, starts: list[dt.date]) -> dt.date:
+    """A trend bucket as the local date it starts: PostgreSQL numbers them (WIDTH_BUCKET over ``starts``: 1 is
+    the first), elsewhere the truncated creation time."""
+    if isinstance(bucket, int):
+        return starts[bucket - 1]
+    if isinstance(bucket, dt.datetime):
+        tz = timezone.get_current_timezone()
+        return (timezone.localtime(bucket, tz) if timezone.is_aware(bucket) else bucket).date()
+    return bucket
+
+
+@contextmanager
+def _hashed(db: str) -> Iterator[None]:
+    """For the counts query only (PostgreSQL, inside ``_sort_memory``'s transaction): no sort. Its groups are
+    expressions whose distinct values the planner cannot estimate (the child's id read from the path, the trend's
+    bucket): it guessed a group per row and sorted half a million rows instead of hashing a few dozen groups.
+    Not for the medians, which need their sort and, told to avoid one, read a whole index in a group's order."""
+    with connections[db].cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        try:
+            yield
+        finally:
+            cursor.execute("SET LOCAL enable_sort = on")
 
 
 @contextmanager
@@ -289,20 +420,27 @@ def _sort_memory(db: str) -> Iterator[None]:
         yield
 
 
-def _computed(actor: Actor, qs: QuerySet[Ticket], place: Place | None,
-              group: str) -> tuple[dict[str, Any], list[KpiRow]]:
+def _computed(actor: Actor, qs: QuerySet[Ticket], place: Place | None, group: str, bucket: Any, since: dt.date,
+              until: dt.date) -> tuple[dict[str, Any], list[KpiRow], list[dict[str, Any]] | None]:
     rows: list[KpiRow] = []
     if group == "total":
-        total = qs.aggregate(**_metrics())
+        if bucket is None or connections[qs.db].vendor != "postgresql":
+            total, trend = qs.aggregate(**_metrics()), _trend_alone(qs, bucket)
+        else:  # the counts per bucket (their sums are the total's), then the total's medians
+            with _hashed(qs.db):
+                trend = list(qs.values(**{BUCKET: bucket}).annotate(**_metrics(medians=False)).order_by())
+            total = {name: sum(r[name] or 0 for r in trend) for name in COUNTS}
+            total.update(qs.aggregate(**_metrics(counts=False)))
     elif group == "place":
-        total, rows = _place_rows(actor, qs, place)
+        total, rows, trend = _place_rows(actor, qs, place, bucket)
     elif group == "month":
-        months = qs.annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
-        total, found = _total_and_groups(qs, months.values("month").annotate(**_metrics()).order_by(), "month")
-        rows = [_row(f"{r['month']:%Y-%m}", f"{r['month']:%Y-%m}", r) for r in sorted(found, key=lambda r: r["month"])]
+        total, found, trend = _total_and_groups(qs, "month", _month_key(qs, since, until), bucket)
+        months = sorted(_bucket_day(r["month"], trend_starts(since, until, "month")) for r in found)
+        by_month = {_bucket_day(r["month"], trend_starts(since, until, "month")): r for r in found}
+        rows = [_row(f"{m:%Y-%m}", f"{m:%Y-%m}", by_month[m]) for m in months]
     else:
-        total, rows = _grouped(qs, "kind" if group == "kind" else f"{group}_id", group)
-    return total, rows
+        total, rows, trend = _grouped(qs, "kind" if group == "kind" else f"{group}_id", group, bucket)
+    return total, rows, trend
 
 
 def kpi_xlsx(table: KpiTable) -> bytes:

@@ -48,6 +48,8 @@ class TicketRow(Schema):
     channel: str
     place_id: int
     place_name: str
+    place_label: str = Field("", description="the place as residents say it, from the estate down: "
+                             "\"祥和苑 3栋 2单元 501\" for a dwelling, the place's name at an estate and above")
     place_path: str
     organisation_id: int
     organisation_name: str
@@ -79,6 +81,10 @@ class TicketRow(Schema):
         return obj.place.name
 
     @staticmethod
+    def resolve_place_label(obj) -> str:
+        return getattr(obj, "place_label", None) or obj.place.name
+
+    @staticmethod
     def resolve_organisation_name(obj) -> str:
         return obj.organisation.name
 
@@ -92,9 +98,15 @@ class TicketRow(Schema):
 
 
 class TicketPage(Schema):
-    count: int
+    count: int = Field(..., description="the tickets matching, exact up to 10,000 (1,000 for a search by words); "
+                       "one more means more than that (then count_capped is true): a pool is not counted row by "
+                       "row on every page")
+    count_capped: bool = Field(False, description="true when there are more than 10,000 (1,000 for words): count is "
+                               "then 10,001 (1,001)")
     limit: int
     offset: int
+    next_cursor: str | None = Field(None, description="pass as cursor for the page after this one (null: this is "
+                                    "the last); a cursor page costs the same however deep it is, unlike offset")
     items: list[TicketRow]
 
 

@@ -63,9 +63,12 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     actor.require(Perm.TICKET_SUBMIT)
     form = TicketFilterForm(request.GET or None, actor=actor)
-    page = paginate(request, queries.with_list_relations(queries.search_tickets(actor, form.to_filter())))
+    pool = queries.search_tickets(actor, form.to_filter())
+    page = paginate(request, queries.with_row_relations(pool))
+    # the count stops past its cap (TicketPool.count_cap): the page then says "more than 10,000"
+    capped = pool.count_cap if page.paginator.count > pool.count_cap else None
     return render(request, "tickets/list.html", {"form": form, "page": page, "rows": list(page.object_list),
-                                                 "staff": is_staff(actor)})
+                                                 "staff": is_staff(actor), "capped": capped})
 
 
 def _uploads(files: list) -> list[actions.Upload]:
@@ -244,12 +247,16 @@ KPI_RATES = [("on_time_rate", gettext_lazy("及时率")), ("handling_rate", gett
              ("reopen_rate", gettext_lazy("重新打开率"))]
 
 
-def _kpi_table(request: HttpRequest) -> tuple[KpiForm, kpis.KpiTable]:
+def _kpi_table(request: HttpRequest, *, trend: bool = False) -> tuple[KpiForm, kpis.KpiTable]:
+    """The form and its KPI table; with ``trend``, the chart's trend computed in the same pass."""
+    from .kpi_charts import trend_unit
+
     actor = actor_of(request)
     actor.require(Perm.TICKET_KPI)
     form = KpiForm(request.GET or None, actor=actor)
     filters, group = form.to_filter()
-    return form, kpis.kpi_table(actor, filters, group)
+    unit = trend_unit(*kpis.period(filters)) if trend else None
+    return form, kpis.kpi_table(actor, filters, group, trend=unit)
 
 
 def _percent(value: float | None, target: float | None) -> dict[str, Any]:
@@ -261,13 +268,12 @@ def _percent(value: float | None, target: float | None) -> dict[str, Any]:
 @staff_view
 def kpi_page(request: HttpRequest) -> HttpResponse:
     """The KPI table of the user's area for a period and a place, against the targets, and its charts: drawn
-    from the same rows (kpi_charts), plus the trend of the period."""
+    from the same rows (kpi_charts), plus the trend of the period, computed in the table's pass."""
     from . import kpi_charts
 
-    form, table = _kpi_table(request)
+    form, table = _kpi_table(request, trend=True)
     rows = [*table.rows, table.total]
-    filters, _group = form.to_filter()
-    trend = kpi_charts.kpi_trend(actor_of(request), filters, table.since, table.until)
+    trend = kpi_charts.trend_of(table)
     labels = {**dict(KPI_RATES), "median_response_minutes": gettext_lazy("响应时长中位数（分钟）"),
               "median_resolution_hours": gettext_lazy("办结时长中位数（小时）")}
     return render(request, "tickets/kpis.html", {
