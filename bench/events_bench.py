@@ -47,7 +47,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "linli_bench_events"
+DB_NAME = os.environ.get("LINLI_BENCH_DB", "linli_bench_events")  # created and dropped by the bench
 QUEUE_NAME = "linli-bench-events"
 TOPIC_PREFIX = "linlibench"
 NULL_PREFIX = "linlibench-null"

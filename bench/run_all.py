@@ -12,6 +12,10 @@ HERE = Path(__file__).resolve().parent
 BENCHES = [
     ["import_bench.py", "--rows", os.environ.get("LINLI_BENCH_ROWS", "100000")],
     ["resident_list_bench.py", "--rows", os.environ.get("LINLI_BENCH_ROWS", "100000")],
+    # PostgreSQL only (LINLI_BENCH_PG_URL or DATABASE_URL; skipped without); LINLI_BENCH_TICKETS=1000000 for the full run
+    ["ticket_bench.py", "--tickets", os.environ.get("LINLI_BENCH_TICKETS", "100000"), "--skip-without-pg"],
+    # PostgreSQL (DATABASE_URL, else 127.0.0.1:5432), Mosquitto and Redis; LINLI_BENCH_EVENTS=1000000 for the full run
+    ["events_bench.py", "--events", os.environ.get("LINLI_BENCH_EVENTS", "100000")],
 ]
 
 

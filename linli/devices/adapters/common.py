@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import orjson
+
 from .base import AttrValue, Limits, Media, Quarantine, Reason, clip
-from .documents import load_json, load_xml
+from .documents import check_tree, load_json, load_xml
 from .multipart import Part, parse_header_value, parse_multipart
 from .values import decode_utf8, sniff_picture
 
@@ -39,8 +42,53 @@ def document_format(data: bytes, declared: str) -> str | None:
 def load_document(data: bytes, fmt: str, limits: Limits) -> tuple[str, Any]:
     """(root element name or '', parsed value)."""
     if fmt == "json":
-        return "", load_json(decode_utf8(data), limits)
+        return "", load_json_fast(decode_utf8(data), limits)
     return load_xml(data, limits)
+
+
+# A run of number characters this long may be an integer or a float the strict loader refuses (more than 19 or 40
+# characters) or one orjson reads differently (integers past 64 bits become floats there): such text goes the slow way.
+_LONG_NUMBER = re.compile(r"[-+.0-9eE]{19,}")
+_KEY = re.compile(r'"[ \t\n\r]*:')  # the end of every object key, and of nothing else outside strings
+_CONTAINERS = (dict, list)
+
+
+def _count_keys(value: Any) -> int:
+    keys = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            keys += len(item)
+            stack += [child for child in item.values() if type(child) in _CONTAINERS]
+        elif type(item) is list:
+            stack += [child for child in item if type(child) in _CONTAINERS]
+    return keys
+
+
+def load_json_fast(text: str, limits: Limits) -> Any:
+    """``documents.load_json`` with the same result and the same errors, parsed by orjson when that is certainly the
+    same: anything orjson refuses, a duplicate key and a long number are left to ``load_json`` (the reasons it
+    gives stay those of the strict loader). The tree checks are skipped only when the text itself proves them
+    (no string longer than the text, no escape that could give NUL or a surrogate, no deeper nesting or more
+    values than it has brackets and commas)."""
+    try:
+        value = orjson.loads(text)
+    except (orjson.JSONDecodeError, TypeError, ValueError):
+        return load_json(text, limits)
+    if _LONG_NUMBER.search(text) is not None:
+        return load_json(text, limits)
+    if type(value) in _CONTAINERS:
+        # a duplicate key leaves fewer keys in the tree than key ends in the text (escaped quotes only add some)
+        if len(_KEY.findall(text)) != _count_keys(value):
+            return load_json(text, limits)
+        containers = text.count("{") + text.count("[")
+        if (len(text) > limits.max_string or "\\u" in text or "\x00" in text or containers > limits.max_depth
+                or 1 + text.count(",") + containers > limits.max_nodes):
+            check_tree(value, limits)
+    else:
+        check_tree(value, limits)
+    return value
 
 
 def is_document_part(part: Part) -> bool:

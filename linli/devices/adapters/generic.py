@@ -26,8 +26,7 @@ from .base import (
     SubjectRefType,
     clip,
 )
-from .common import check_body, split_upload
-from .documents import load_json
+from .common import check_body, load_json_fast, split_upload
 from .fields import Obj
 from .values import (
     canonical_json,
@@ -100,12 +99,24 @@ def parse_generic(
     """Parse a generic-format payload. default_device names the device for events that name none (the MQTT
     topic's device, or the authenticated device over HTTP). Raises Quarantine when the payload as a whole is bad."""
     check_body(body, limits)
-    document, media = _split_body(body, content_type, limits)
+    if content_type == "application/json":  # what _split_body makes of it, without the header parsing
+        document, media = body, {}
+    else:
+        document, media = _split_body(body, content_type, limits)
     text = decode_utf8(document)
-    value = load_json(text, limits)
+    value = load_json_fast(text, limits)
     top = Obj.of(value, "", lenient=False)
     if "events" not in top.data:
-        event = _parse_event(top.data, "", default_device, media, attach_all=True, raw=raw_text(text, limits))
+        # strictly decoded text holds no surrogate: short and without NUL, raw_text would return it unchanged
+        raw = text if len(text) <= limits.max_raw and "\x00" not in text else raw_text(text, limits)
+        event = None
+        if not media and default_device:
+            try:
+                event = _fast_event(top.data, default_device, raw)
+            except Quarantine:
+                event = None  # the full reading below gives the error, with its field path
+        if event is None:
+            event = _parse_event(top.data, "", default_device, media, attach_all=True, raw=raw)
         return ParseResult([event], [])
     _only(top, BATCH_FIELDS)
     device = top.text("device", max_len=64) or default_device
@@ -178,6 +189,143 @@ def _parse_event(
         state=event.choice("state", STATES, default=State.PULSE),
         attrs=_attrs(event.obj("attrs")),
         media=_media(event, media, attach_all),
+        raw=raw,
+    )
+
+
+_KINDS: dict[str, EventKind] = {k.value: k for k in EventKind}
+_PLAIN_FIELDS = EVENT_FIELDS - {"device", "unit", "media"}  # the fields _fast_event reads itself
+_FAST_SUBJECT_FIELDS = frozenset({"kind", "ref"})
+_NUMBERS = (int, float)
+_ATTR_TYPES = (str, int, float, bool, type(None))
+_device_refs: dict[str, str] = {}
+_plates: dict[str, str] = {}
+_last_time: list = ["", None]
+
+
+def _cached(cache: dict[str, str], key: str, make: Any) -> Any:
+    value = cache.get(key)
+    if value is None:
+        value = make(key)
+        if value is not None:
+            if len(cache) >= 50_000:
+                cache.clear()
+            cache[key] = value
+    return value
+
+
+def _fast_event(data: dict[str, Any], default_device: str, raw: str) -> NormalizedEvent | None:
+    """The common shape of one event (the sender from the topic or the login, no unit, no media, subject without
+    ref_type, values already in their canonical spelling) read with plain checks: exactly the event
+    ``_parse_event`` makes of it. None for anything else; a Quarantine raised here is not the answer either (the
+    caller reads the payload again the full way, which names the error)."""
+    if not data.keys() <= _PLAIN_FIELDS:
+        return None
+    device = _cached(_device_refs, default_device, lambda ref: normalize_device_ref(ref, "device"))
+    kind_text = data.get("kind")
+    if type(kind_text) is not str:
+        return None
+    kind = _KINDS.get(kind_text)
+    time_text = data.get("time")
+    if kind is None or type(time_text) is not str:
+        return None
+    time_text = time_text.strip()
+    if not time_text or len(time_text) > 64:
+        return None
+    if _last_time[0] == time_text:
+        occurred_at = _last_time[1]
+    else:
+        occurred_at = parse_iso_time(time_text, "time")
+        _last_time[:] = [time_text, occurred_at]
+    subject = data.get("subject")
+    if subject is None:
+        subject_kind, subject_ref, ref_type = SubjectKind.NONE, "", SubjectRefType.NONE
+    else:
+        if type(subject) is not dict or not subject.keys() <= _FAST_SUBJECT_FIELDS:
+            return None
+        subject_text, ref = subject.get("kind"), subject.get("ref")
+        if type(subject_text) is not str or type(ref) is not str:
+            return None
+        subject_kind = SUBJECT_KINDS.get(subject_text)
+        ref = ref.strip()
+        if subject_kind is None or not ref or len(ref) > 64:
+            return None
+        ref_type = DEFAULT_REF_TYPES[subject_kind]
+        if subject_kind is SubjectKind.PLATE:
+            ref = _cached(_plates, ref, normalize_plate)
+            if ref is None:
+                return None
+        subject_ref = ref
+    score = data.get("score")
+    if score is not None:
+        if type(score) not in _NUMBERS:
+            return None
+        score = normalize_score(float(score), "score")
+    value = data.get("value")
+    unit = ""
+    if value is None:
+        if kind in VALUE_REQUIRED:
+            return None
+    else:
+        if type(value) not in _NUMBERS:
+            return None
+        value = float(value)
+        allowed = UNITS.get(kind)
+        unit = allowed[0] if allowed else ""
+        low, high = VALUE_RANGES.get(unit, (float("-inf"), float("inf")))
+        if not low <= value <= high:
+            return None
+    own_id = data.get("id")
+    if own_id is not None:
+        if type(own_id) is not str:
+            return None
+        own_id = own_id.strip()
+        if len(own_id) > 128:
+            return None
+    zone = data.get("zone")
+    if zone is None:
+        zone = ""
+    elif type(zone) is not str or len(zone := zone.strip()) > 64:
+        return None
+    direction = data.get("direction")
+    if direction is None:
+        direction = Direction.UNKNOWN
+    elif (direction := DIRECTIONS.get(direction) if type(direction) is str else None) is None:
+        return None
+    state = data.get("state")
+    if state is None:
+        state = State.PULSE
+    elif (state := STATES.get(state) if type(state) is str else None) is None:
+        return None
+    attrs = data.get("attrs")
+    if attrs is None:
+        attrs = {}
+    else:
+        if type(attrs) is not dict or len(attrs) > MAX_ATTRS:
+            return None
+        for key, item in attrs.items():
+            if len(key) > 64 or type(item) not in _ATTR_TYPES or (type(item) is str and len(item) > 256):
+                return None
+        attrs = dict(attrs)
+    key = own_id or digest(canonical_json({**data, "device": device}))
+    return NormalizedEvent(
+        vendor=VENDOR,
+        kind=kind,
+        device_ref=device,
+        occurred_at=occurred_at,
+        occurred_at_raw=time_text,
+        external_id=f"{VENDOR}:{device}:{key}",
+        subject_kind=subject_kind,
+        subject_ref=subject_ref,
+        subject_ref_type=ref_type,
+        score=score,
+        value=value,
+        unit=unit,
+        zone=zone,
+        direction=direction,
+        state=state,
+        attrs=attrs,
+        media=(),
         raw=raw,
     )
 

@@ -113,10 +113,14 @@ def raw_text(data: bytes | str, limits: Limits) -> str:
     return text[: limits.max_raw].replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def decode_utf8(data: bytes, where: str = "") -> str:
     """Strict UTF-8 (a leading BOM is dropped): a device that sends something else is quarantined, not guessed."""
     try:
-        return data.decode("utf-8-sig")
+        # what the utf-8-sig codec does (an error's position counts from after the BOM), without its Python layer
+        return data[3:].decode("utf-8") if data[:3] == _BOM else data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Quarantine.of(Reason.INVALID_UTF8, where, f"byte {exc.start}") from exc
 
