@@ -130,3 +130,24 @@ def test_given_a_batch_whose_task_never_ran_when_the_sweeper_runs_then_it_is_pro
     presence = PersonPresence.objects.get()
     assert (presence.resident_id, presence.last_seen_at, presence.last_device_id) == (
         world.resident_a.pk, dt.datetime(2026, 4, 22, 23, 50, 12, tzinfo=dt.UTC), door.pk)
+
+
+def test_given_batches_waiting_when_one_is_processed_then_the_worker_catches_up_on_postgresql_only(world, client):
+    from django.db import connection
+
+    band = register(world.dwelling_a, kind="wristband", serial="WB-2026-00417")
+    for n in range(3):  # three requests, three pending batches (the test transaction never commits: no tasks)
+        body = (f'{{"device": "WB-2026-00417", "kind": "wristband.heart_rate", "id": "hr-{n}", "value": 90, '
+                f'"time": "2026-04-23T06:1{n}:00+08:00"}}').encode()
+        assert band.push(client, "generic", body).json()["stored"] == 1
+    first, *rest = PendingBatch.objects.order_by("pk")
+
+    assert process_batch(first.pk) is True
+
+    if connection.features.has_select_for_update_skip_locked:  # PostgreSQL: the waiting batches went along
+        assert PendingBatch.objects.count() == 0
+        assert [process_batch(b.pk) for b in rest] == [False, False]
+    else:  # SQLite (one writer at a time): one batch per pass
+        assert list(PendingBatch.objects.order_by("pk")) == rest
+        assert [process_batch(b.pk) for b in rest] == [True, True]
+    assert Device.objects.get(pk=band.pk).last_event_at == dt.datetime(2026, 4, 22, 22, 12, tzinfo=dt.UTC)
