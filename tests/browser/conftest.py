@@ -85,10 +85,10 @@ def open_page(browser, live_server) -> Iterator:
         context.close()
 
 
-def _new_page(browser, base_url: str, *, width: int, height: int, language: str):
-    """Uncaught JavaScript errors and scripts, stylesheets or images that failed to load are collected in
-    ``page.js_errors``."""
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+def _new_page(browser, base_url: str, *, width: int, height: int, language: str, **options):
+    """A page in a new context (``options``: more context settings, e.g. is_mobile, has_touch). Uncaught JavaScript
+    errors and scripts, stylesheets or images that failed to load are collected in ``page.js_errors``."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", **options)
     context.add_cookies([{"name": "django_language", "value": language, "url": base_url}])
     page = context.new_page()
     page.set_default_timeout(15_000)

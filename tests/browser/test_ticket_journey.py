@@ -22,7 +22,7 @@ from linli.tickets.models import Category, Rating, Ticket, TicketPhoto
 from linli.tickets.tests.estate_map import map_estate
 from linli.tickets.tests.images import GPS_IFD, jpeg
 
-from .conftest import ASSET_TYPES, Screens, log_in
+from .conftest import Screens, _new_page, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 PHONE = {"width": 390, "height": 844}
@@ -35,18 +35,10 @@ def phone(browser, live_server):
     contexts: list = []
 
     def open_one(*, mobile: bool = True):
-        options = ({"viewport": PHONE, "is_mobile": True, "has_touch": True, "device_scale_factor": 2} if mobile
-                   else {"viewport": {"width": 1366, "height": 900}})
-        context = browser.new_context(locale="zh-CN", **options)
-        context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": live_server.url}])
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        page.js_errors = []
-        page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
-        page.on("response", lambda r: r.request.resource_type in ASSET_TYPES and r.status >= 400
-                and page.js_errors.append(f"{r.status} {r.url}"))
-        page.on("requestfailed", lambda r: r.resource_type in ASSET_TYPES and page.js_errors.append(f"failed {r.url}"))
+        size, options = ((PHONE, {"is_mobile": True, "has_touch": True, "device_scale_factor": 2}) if mobile
+                         else ({"width": 1366, "height": 900}, {}))
+        page = _new_page(browser, live_server.url, **size, language="zh-hans", **options)
+        contexts.append(page.context)
         return page
 
     yield open_one
