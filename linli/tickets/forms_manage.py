@@ -12,7 +12,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.actor import Actor
-from linli.core.permissions import ROLE_PERMISSIONS, Perm, Role
+from linli.core.permissions import Perm
 from linli.places.choices import PlaceKind
 from linli.places.queries import visible_places
 
@@ -118,6 +118,3 @@ class ReturnVisitForm(forms.Form):
     note = forms.CharField(label=_("回访记录"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-def handling_roles() -> list[str]:
-    """The roles that may handle tickets (and so be members of an organisation)."""
-    return [role for role in Role.values if Perm.TICKET_HANDLE in ROLE_PERMISSIONS.get(role, ())]

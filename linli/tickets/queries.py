@@ -15,6 +15,7 @@ from django.db import connections
 from django.db.models import (
     Case,
     CharField,
+    Count,
     F,
     Func,
     OuterRef,
@@ -31,11 +32,11 @@ from django.db.models.functions import Concat
 from linli.core.actor import Actor
 from linli.core.errors import NotFound, invalid
 from linli.core.identity import clean_text
-from linli.core.permissions import Perm, Role
+from linli.core.permissions import ROLE_PERMISSIONS, Perm, Role
 from linli.places.choices import PlaceKind, PlaceStatus
 from linli.places.models import Place
 
-from .choices import OrganisationKind, ReturnVisitStatus
+from .choices import OrganisationKind, ReturnVisitStatus, TicketStatus
 from .models import Category, Membership, Organisation, ReturnVisit, Ticket, TicketEvent, TicketPhoto
 
 NUMBER = re.compile(r"^(?:\d{8}-)?0*(\d{1,18})$")
@@ -396,6 +397,41 @@ def on_duty_members(organisation: Organisation) -> QuerySet[Membership]:
 
 def membership_of(organisation: Organisation, user_id: int) -> Membership | None:
     return active_members(organisation).filter(user_id=user_id).first()
+
+
+def handling_roles() -> list[str]:
+    """The roles that may handle tickets (and so be members of an organisation)."""
+    return [role for role in Role.values if Perm.TICKET_HANDLE in ROLE_PERMISSIONS.get(role, ())]
+
+
+def organisation_members(organisation: Organisation) -> QuerySet[Membership]:
+    """Active members with their role assignment and its place (whether they are on duty is the assignment's)."""
+    return (Membership.objects.filter(organisation=organisation, active=True)
+            .select_related("user", "assignment", "assignment__place").order_by("user__username", "id"))
+
+
+def member_candidates(organisation: Organisation) -> list[tuple[int, str]]:
+    """Active role assignments that may handle the organisation's tickets (a handling role over a place at, above
+    or inside the organisation's) of users not yet members: what ``add_member`` accepts."""
+    from linli.accounts.models import RoleAssignment
+
+    members = Membership.objects.filter(organisation=organisation, active=True).values("user_id")
+    assignments = (RoleAssignment.objects.filter(active=True, user__is_active=True, role__in=handling_roles())
+                   .filter(Q(place_path__startswith=organisation.place_path)
+                           | Q(place_path__in=path_prefixes(organisation.place_path)))
+                   .exclude(user_id__in=members).select_related("user", "place").order_by("place_path", "user__username"))
+    roles = dict(Role.choices)
+    return [(a.pk, f"{a.user.get_full_name() or a.user.get_username()} · {roles.get(a.role, a.role)}"
+                   f"{' · ' + a.place.name if a.place else ''}") for a in assignments[:500]]
+
+
+def open_tickets_per_category(actor: Actor, category_ids: list[int]) -> dict[int, int]:
+    """Open tickets per category, counted inside the user's ticket pool only (a platform category's tickets
+    elsewhere are not theirs to count)."""
+    closed = [TicketStatus.CLOSED, TicketStatus.REJECTED, TicketStatus.WITHDRAWN]
+    rows = (Ticket.objects.filter(pool_scope(actor), category_id__in=category_ids).exclude(status__in=closed)
+            .values("category_id").annotate(n=Count("pk")).order_by())
+    return {r["category_id"]: r["n"] for r in rows}
 
 
 SUPERVISOR_ROLE = {

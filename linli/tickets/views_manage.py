@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,7 +29,7 @@ from linli.core.web import actor_of, add_domain_errors, message_of, paginate, st
 from linli.places.models import Place
 
 from . import actions, queries
-from .choices import ReturnVisitStatus, TicketStatus
+from .choices import ReturnVisitStatus
 from .forms_manage import (
     GLOBAL,
     CategoryForm,
@@ -37,9 +37,8 @@ from .forms_manage import (
     OrganisationEditForm,
     OrganisationForm,
     ReturnVisitForm,
-    handling_roles,
 )
-from .models import Membership, Organisation, Ticket
+from .models import Membership, Organisation
 
 SECTIONS = (
     ("tickets:manage_categories", gettext_lazy("工单类别"), Perm.TICKET_CONFIGURE, "categories"),
@@ -78,20 +77,11 @@ def category_list(request: HttpRequest) -> HttpResponse:
     actor.require(Perm.TICKET_CONFIGURE)
     qs = queries.visible_categories(actor).select_related("place")
     page = paginate(request, qs.order_by("place_path", "sort", "id"))
-    open_counts = _open_tickets(actor, [c.pk for c in page.object_list])
+    open_counts = queries.open_tickets_per_category(actor, [c.pk for c in page.object_list])
     rows = [{"category": c, "editable": _configurable(actor, c.place_path), "open": open_counts.get(c.pk, 0)}
             for c in page.object_list]
     return render(request, "tickets/manage/categories.html", _context(
         actor, "categories", page=page, rows=rows, can_add=True))
-
-
-def _open_tickets(actor: Actor, category_ids: list[int]) -> dict[int, int]:
-    """Open tickets per category, counted inside the user's ticket pool only (a platform category's tickets
-    elsewhere are not theirs to count)."""
-    closed = [TicketStatus.CLOSED, TicketStatus.REJECTED, TicketStatus.WITHDRAWN]
-    rows = (Ticket.objects.filter(actor.scope_q(Perm.TICKET_VIEW), category_id__in=category_ids)
-            .exclude(status__in=closed).values("category_id").annotate(n=Count("pk")).order_by())
-    return {r["category_id"]: r["n"] for r in rows}
 
 
 @staff_view
@@ -181,35 +171,14 @@ def _organisation(actor: Actor, pk: int) -> Organisation:
     return organisation
 
 
-def members_of(organisation: Organisation) -> QuerySet[Membership]:
-    """Active members with their role assignment and its place (whether they are on duty is the assignment's)."""
-    return (Membership.objects.filter(organisation=organisation, active=True)
-            .select_related("user", "assignment", "assignment__place").order_by("user__username", "id"))
-
-
-def member_candidates(organisation: Organisation) -> list[tuple[int, str]]:
-    """Active role assignments that may handle the organisation's tickets (a handling role over a place at, above
-    or inside the organisation's) of users not yet members: what ``add_member`` accepts."""
-    from linli.core.permissions import Role
-
-    members = Membership.objects.filter(organisation=organisation, active=True).values("user_id")
-    assignments = (RoleAssignment.objects.filter(active=True, user__is_active=True, role__in=handling_roles())
-                   .filter(Q(place_path__startswith=organisation.place_path)
-                           | Q(place_path__in=queries.path_prefixes(organisation.place_path)))
-                   .exclude(user_id__in=members).select_related("user", "place").order_by("place_path", "user__username"))
-    roles = dict(Role.choices)
-    return [(a.pk, f"{a.user.get_full_name() or a.user.get_username()} · {roles.get(a.role, a.role)}"
-                   f"{' · ' + a.place.name if a.place else ''}") for a in assignments[:500]]
-
-
 def _organisation_page(request: HttpRequest, actor: Actor, organisation: Organisation, *, status: int = 200,
                        **forms: Any) -> HttpResponse:
-    members = list(members_of(organisation))
+    members = list(queries.organisation_members(organisation))
     context = _context(
         actor, "organisations", organisation=organisation, members=members,
         on_duty=sum(1 for m in members if m.assignment.on_duty and m.assignment.active),
         edit_form=forms.get("edit_form") or OrganisationEditForm(organisation=organisation),
-        member_form=forms.get("member_form") or MemberForm(candidates=member_candidates(organisation)),
+        member_form=forms.get("member_form") or MemberForm(candidates=queries.member_candidates(organisation)),
         member_error=forms.get("member_error", ""))
     return render(request, "tickets/manage/organisation.html", context, status=status)
 
@@ -238,7 +207,7 @@ def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def member_add(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     organisation = _organisation(actor, pk)
-    form = MemberForm(request.POST, candidates=member_candidates(organisation))
+    form = MemberForm(request.POST, candidates=queries.member_candidates(organisation))
     if form.is_valid():
         assignment = RoleAssignment.objects.get(pk=form.cleaned_data["assignment"])
         try:
@@ -256,7 +225,7 @@ def member_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _membership(organisation: Organisation, member_id: int) -> Membership:
-    membership = members_of(organisation).filter(pk=member_id).first()
+    membership = queries.organisation_members(organisation).filter(pk=member_id).first()
     if membership is None:
         raise Http404(_("未找到该成员"))
     return membership
