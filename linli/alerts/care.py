@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from linli.core import audit
@@ -87,16 +87,20 @@ def threshold_hours(attrs: dict) -> float:
     return float(value) if ok else float(DEFAULT_HOURS)
 
 
+def monitored_tags(today: dt.date) -> QuerySet:
+    """The care tags in force today of active residents: who the not-seen monitor watches."""
+    from linli.people.models import ResidentTag
+
+    return ResidentTag.objects.filter(Q(until__isnull=True) | Q(until__gte=today), tag__code=TAG,
+                                      resident__status="active")
+
+
 def _due(now: dt.datetime) -> list[tuple[object, dt.datetime, float, Routine | None]]:
     """(resident, last seen or tagged since, threshold hours, routine when it decided) of every monitored resident
     past their threshold, fixed or learned, without an active alert; four queries."""
     from linli.devices.models import PersonPresence
-    from linli.people.models import ResidentTag
 
-    tags = (ResidentTag.objects.filter(Q(until__isnull=True) | Q(until__gte=timezone.localdate(now)), tag__code=TAG,
-                                       resident__status="active")
-            .select_related("resident", "resident__place"))
-    tags = list(tags)
+    tags = list(monitored_tags(timezone.localdate(now)).select_related("resident", "resident__place"))
     ids = [t.resident_id for t in tags]
     seen = dict(PersonPresence.objects.filter(resident_id__in=ids).values_list("resident_id", "last_seen_at"))
     alerted = set(Alert.objects.filter(kind=NOT_SEEN, status__in=ACTIVE, resident_id__in=ids)

@@ -89,3 +89,22 @@ def visible_rules(actor: Actor) -> QuerySet[Rule]:
 
 def access_rule(actor: Actor, pk: int) -> Rule:
     return _get(visible_rules(actor).prefetch_related("route_users"), pk, "rule")
+
+
+def visible_care_tags(actor: Actor, *, place_path: str = "", alerting_only: bool = False) -> QuerySet:
+    """The monitored residents (care tags in force) the actor may see both as residents and as alerts, longest
+    silent first; ``alerting_only``: those with an active not-seen alert."""
+    from django.db.models import F
+    from django.utils import timezone
+
+    from .care import monitored_tags
+    from .choices import ACTIVE, NOT_SEEN
+
+    qs = (monitored_tags(timezone.localdate()).filter(actor.scope_q(Perm.RESIDENT_VIEW, "resident__place_path"))
+          .filter(actor.scope_q(Perm.ALERT_VIEW, "resident__place_path")))
+    if place_path:
+        qs = qs.filter(resident__place_path__startswith=place_path)
+    if alerting_only:
+        qs = qs.filter(resident_id__in=Alert.objects.filter(kind=NOT_SEEN, status__in=ACTIVE).values("resident_id"))
+    return (qs.select_related("resident", "resident__place", "resident__presence")
+            .order_by(F("resident__presence__last_seen_at").asc(nulls_first=True), "resident_id"))

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -448,26 +448,10 @@ def rule_enable(request: HttpRequest, pk: int) -> HttpResponse:
 
 # ---------------------------------------------------------------- care
 
-def _care_rows(actor: Actor, form: CareFilterForm) -> QuerySet[Any]:
-    from linli.people.models import ResidentTag
-
-    today = timezone.localdate()
-    qs = (ResidentTag.objects.filter(Q(until__isnull=True) | Q(until__gte=today), tag__code=care.TAG,
-                                     resident__status="active")
-          .filter(actor.scope_q(Perm.RESIDENT_VIEW, "resident__place_path"))
-          .filter(actor.scope_q(Perm.ALERT_VIEW, "resident__place_path")))
-    path = form.place_path()
-    if path:
-        qs = qs.filter(resident__place_path__startswith=path)
-    if form.alerting_only():
-        qs = qs.filter(resident_id__in=Alert.objects.filter(kind=NOT_SEEN, status__in=ACTIVE).values("resident_id"))
-    return (qs.select_related("resident", "resident__place", "resident__presence")
-            .order_by(F("resident__presence__last_seen_at").asc(nulls_first=True), "resident_id"))
-
-
 def _care_context(request: HttpRequest, actor: Actor, errors: dict[int, str] | None = None) -> dict[str, Any]:
     form = CareFilterForm(request.GET or None, actor=actor)
-    page = paginate(request, _care_rows(actor, form))
+    page = paginate(request, queries.visible_care_tags(actor, place_path=form.place_path(),
+                                                              alerting_only=form.alerting_only()))
     tags = list(page.object_list)
     ids = [t.resident_id for t in tags]
     now = timezone.now()
