@@ -6,8 +6,9 @@ PostgreSQL with the nine default rules on, processed by the pipeline (presence, 
 
 Needs PostgreSQL (LINLI_BENCH_PG_URL, else a postgres:// DATABASE_URL, else 127.0.0.1:5432: the server; the bench
 creates and drops the database ``linli_bench_events``), the mosquitto binary (the bench starts a broker of its own,
-see Broker; ``--broker mqtt://...`` uses a running one) and, for the default after-store mode, Redis
-(LINLI_TEST_REDIS_URL, default redis://127.0.0.1:6379/0; the bench uses its own queue name).
+see Broker; ``--broker mqtt://...`` uses a running one) and Redis (LINLI_TEST_REDIS_URL, default
+redis://127.0.0.1:6379/0; the bench uses its own queue name) for the tasks the pipeline enqueues (notifications) and,
+with ``--after-store queue``, for the after-store tasks themselves.
 
 Phases, all in one run so that figures are ratios on the same (possibly loaded) machine:
 
@@ -362,7 +363,7 @@ def expected(layout: dict, run: str, n: int) -> dict[str, int]:
 class Fleet:
     """The ingest processes and the after-store worker of one phase."""
 
-    def __init__(self, env: dict[str, str], consumers: int, max_batch: int | None, max_wait: float | None, inline: bool,
+    def __init__(self, env: dict[str, str], consumers: int, max_batch: int | None, max_wait: float | None,
                  log_dir: Path, profile: Path | None = None, phase: str = ""):
         self.procs: list[tuple[str, subprocess.Popen]] = []
         python = sys.executable
@@ -383,10 +384,11 @@ class Fleet:
             cmd += ["--max-wait", str(max_wait)] if max_wait else []
             self.procs.append((f"ingest-{k}", subprocess.Popen(
                 wrap(f"ingest-{k}", cmd), cwd=ROOT, env=env, stdout=open(log_dir / f"ingest-{k}.log", "w"), stderr=subprocess.STDOUT)))
-        if not inline:
-            self.procs.append(("worker", subprocess.Popen(
-                wrap("worker", [python, "-m", "linli", "run_huey", "--quiet"]), cwd=ROOT, env=env,
-                stdout=open(log_dir / "worker.log", "w"), stderr=subprocess.STDOUT)))
+        # the worker runs in both modes, as in production: notifications, the minute sweeps and, with
+        # --after-store queue, the after-store tasks
+        self.procs.append(("worker", subprocess.Popen(
+            wrap("worker", [python, "-m", "linli", "run_huey", "--quiet"]), cwd=ROOT, env=env,
+            stdout=open(log_dir / "worker.log", "w"), stderr=subprocess.STDOUT)))
         self.log_dir = log_dir
 
     def wait_ready(self, timeout: float = 60) -> None:
@@ -638,6 +640,22 @@ def latencies(conn, seen: list[tuple[float, list[int]]], after: float = 0.0) -> 
     return sorted((ids[pk] - sent) * 1000 for pk, sent in rows if sent >= after)
 
 
+def latency_parts(conn, seen: list[tuple[float, list[int]]], after: float = 0.0
+                  ) -> tuple[list[float], list[float], list[tuple[float, float]]]:
+    """The latency split at the stored row's received_at (stamped by ingest when it stores the batch): ms from
+    publishing to stored, ms from stored to the alert history row, and (seconds since ``after``, total ms) per event
+    for the timeline."""
+    ids = {pk: at for at, pks in seen for pk in pks}
+    if not ids:
+        return [], [], []
+    rows = conn.execute("SELECT id, (attrs->>'sent')::float8, extract(epoch FROM received_at)::float8 "
+                        "FROM devices_deviceevent WHERE id = ANY(%s) AND attrs ? 'sent'", [list(ids)]).fetchall()
+    rows = [(pk, sent, received) for pk, sent, received in rows if sent >= after]
+    return (sorted((received - sent) * 1000 for _, sent, received in rows),
+            sorted((ids[pk] - received) * 1000 for pk, _, received in rows),
+            sorted((sent - after, (ids[pk] - sent) * 1000) for pk, sent, _ in rows))
+
+
 def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(p / 100 * len(values)))] if values else float("nan")
 
@@ -655,7 +673,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of the latency phase left out of p50/p99")
     parser.add_argument("--max-batch", type=int, default=None, help="linli ingest --max-batch (its default if unset)")
     parser.add_argument("--max-wait", type=float, default=None, help="linli ingest --max-wait")
-    parser.add_argument("--inline", action="store_true", help="after_store in the ingest process (no queue hop)")
+    parser.add_argument("--after-store", choices=["inline", "queue"], default="inline",
+                        help="where after_store runs: in the ingest process (inline, linli ingest's default) or in a "
+                             "Huey worker on Redis (queue)")
     parser.add_argument("--households", type=int, default=2000)
     parser.add_argument("--ceiling-events", type=int, default=200_000, help="events of the publisher ceiling")
     parser.add_argument("--broker", default="own", help="own (a Mosquitto started by the bench, unlimited session "
@@ -698,8 +718,7 @@ def main() -> int:
            "LINLI_VAR_DIR": str(tmp), "LINLI_MEDIA_ROOT": str(tmp / "media"), "LINLI_HUEY_IMMEDIATE": "0",
            "LINLI_TEST_MQTT_URL": mqtt_url,
            "PYTHONUNBUFFERED": "1", "LINLI_SECRET_KEY": os.environ.get("LINLI_SECRET_KEY", "bench-" + os.urandom(16).hex())}
-    if args.inline:
-        env["LINLI_INGEST_AFTER_STORE"] = "inline"
+    env["LINLI_INGEST_AFTER_STORE"] = args.after_store
     ingest_opts = {"max_batch": args.max_batch, "max_wait": args.max_wait}
     lines: list[str] = []
 
@@ -708,7 +727,7 @@ def main() -> int:
         lines.append(text)
 
     say(f"events bench: {args.events} events, consumers {consumers}, {args.publishers} publishers, broker {mqtt_url}, "
-        f"after_store {'inline in ingest' if args.inline else 'Huey worker on Redis'}, "
+        f"after_store {'inline in ingest' if args.after_store == 'inline' else 'Huey worker on Redis'}, "
         f"ingest --max-batch {args.max_batch or 'default'} --max-wait {args.max_wait or 'default'}")
     db.create()
     try:
@@ -737,7 +756,7 @@ def main() -> int:
             reset_tables(conn)
             run = f"t{c}"
             want = expected(layout, run, args.events)
-            fleet = Fleet(env, c, ingest_opts["max_batch"], ingest_opts["max_wait"], args.inline, tmp, args.profile,
+            fleet = Fleet(env, c, ingest_opts["max_batch"], ingest_opts["max_wait"], tmp, args.profile,
                           phase=run)
             try:
                 fleet.wait_ready()
@@ -786,7 +805,7 @@ def main() -> int:
         # latency at a steady rate
         reset_tables(conn)
         n = int(args.rate * args.latency_seconds)
-        fleet = Fleet(env, args.latency_consumers, ingest_opts["max_batch"], ingest_opts["max_wait"], args.inline,
+        fleet = Fleet(env, args.latency_consumers, ingest_opts["max_batch"], ingest_opts["max_wait"],
                       tmp, args.profile, phase="lat")
         try:
             fleet.wait_ready()
@@ -813,6 +832,13 @@ def main() -> int:
             f"event published -> alert history row visible ({len(lat)} rule-matching events, "
             f"{n / pub_seconds:.0f} events/s for {pub_seconds:.0f} s, {args.latency_consumers} ingest process, the "
             f"first {args.warmup:.0f} s left out); target p99 <= {TARGET_P99_MS:.0f} ms")
+        ingest_part, pipeline_part, timeline = latency_parts(conn, watcher.seen, after=started + args.warmup)
+        say(f"  split            published -> stored p50 {pct(ingest_part, 50):.0f} ms, p99 {pct(ingest_part, 99):.0f} ms; "
+            f"stored -> alert visible p50 {pct(pipeline_part, 50):.0f} ms, p99 {pct(pipeline_part, 99):.0f} ms")
+        worst: dict[int, float] = {}
+        for second, ms in timeline:
+            worst[int(second)] = max(worst.get(int(second), 0.0), ms)
+        say("  worst per second " + " ".join(f"{worst[k]:.0f}" for k in sorted(worst)))
         say(f"  with warm-up     p50 {pct(every, 50):.0f} ms, p99 {pct(every, 99):.0f} ms over all {len(every)} "
             "(the first seconds open every alert: recipients, audit, outbox)")
         say(f"  baseline         a bare SELECT 1 from the bench in the same seconds: p50 {pct(rtt, 50):.2f} ms, "
