@@ -37,7 +37,7 @@ from .choices import DeviceStatus, Source
 from .media import store_media
 from .models import Device, PendingBatch, QuarantinedPayload
 from .resolve import resolve_subjects
-from .storage import EventRow, insert_events
+from .storage import EventRow, insert_events, with_ids
 
 QUARANTINE_MAX_BYTES = 1024 * 1024
 NOTE_INTERVAL = dt.timedelta(minutes=10)  # at most one note per device and reason in this time
@@ -282,7 +282,7 @@ def mark_seen(devices: Iterable[Device], now: dt.datetime) -> list[EventRow]:
             continue
         groups.setdefault(device.offline_after, []).append(device.pk)
     for minutes, ids in groups.items():
-        due = Device.objects.filter(pk__in=ids).filter(
+        due = with_ids(Device.objects.all(), ids).filter(
             Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - SEEN_WRITE_INTERVAL) | ~Q(status=DeviceStatus.ONLINE))
         if connection.vendor == "postgresql":
             # Lock the rows in id order first, as the pipeline's touch_devices does: two transactions writing the
@@ -292,7 +292,7 @@ def mark_seen(devices: Iterable[Device], now: dt.datetime) -> list[EventRow]:
             locked = list(due.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
             if not locked:
                 continue
-            due = Device.objects.filter(pk__in=locked)
+            due = with_ids(Device.objects.all(), locked)
         due.update(status=DeviceStatus.ONLINE, last_seen_at=now, stale_at=now + dt.timedelta(minutes=minutes))
     return rows
 

@@ -17,9 +17,10 @@ import logging
 import queue
 import socket
 import ssl
+import struct
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -29,6 +30,7 @@ import paho.mqtt.client as paho
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
+from paho.mqtt.exception import MalformedPacket
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -40,6 +42,7 @@ from .choices import ENDPOINT_VENDORS, Source, Vendor
 from .ingest import Submission, processing_inline, quarantine_row, record_submissions, refusal
 from .models import Device, QuarantinedPayload
 from .pipeline import process_batch
+from .storage import where_in
 
 log = logging.getLogger(__name__)
 
@@ -143,10 +146,25 @@ def _generic_serial(topic: str, prefix: str) -> str | None:
     return None
 
 
+# What storing a batch reads of a sending device: its checks (_parse_generic), its rows and quarantine rows
+# (ingest._prepare, _event_row, quarantine_row), its gateway members (_targets) and mark_seen. Another field would
+# be loaded one query per device: test_mqtt_fast.py stores a batch with deferred loading forbidden.
+TOPIC_DEVICE_FIELDS = ("id", "serial", "vendor", "enabled", "wearer_id", "place_path", "status", "offline_after",
+                       "stale_at")
+
+
+def _vendor_order(device: Device) -> int:
+    return 0 if device.vendor == Vendor.OTHER else 1
+
+
 def _topic_devices(serials: set[str]) -> dict[str, Device]:
-    found = Device.objects.filter(serial__in=serials, retired_at__isnull=True,
-                                  vendor__in=ENDPOINT_VENDORS[Source.GENERIC]).order_by("vendor")
-    return {d.serial: d for d in reversed(found)}  # vendor "generic" before "other"
+    """The senders named by the topics, read now (a device disabled, retired or re-keyed a moment ago counts at once),
+    with only the fields the batch's checks and rows read (TOPIC_DEVICE_FIELDS)."""
+    if not serials:
+        return {}
+    found = Device.objects.filter(retired_at__isnull=True, vendor__in=ENDPOINT_VENDORS[Source.GENERIC])
+    found = where_in(found, "serial", serials).only(*TOPIC_DEVICE_FIELDS).order_by()
+    return {d.serial: d for d in sorted(found, key=_vendor_order)}  # vendor "generic" wins over "other"
 
 
 def _row(device: Device | None, source: str, device_ref: str, error: Quarantine, message: Message,
@@ -201,40 +219,181 @@ def _count(outcome: BatchOutcome, stored: int, duplicates: int, quarantined: int
 
 # ------------------------------------------------------------------------------------------------ consuming
 
-class _ReadAheadClient(paho.Client):
-    """paho reads each packet with three or more ``recv`` calls and waits in ``select`` before each packet: this
-    client reads the socket in large pieces, hands paho the bytes from memory and goes on reading packets while any
-    are buffered. Nothing else changes (the same packets, in the same order, on the same connection)."""
+# paho's internals the lean client relies on (paho-mqtt 2.x; test_mqtt_fast.py fails loudly if they change): without
+# any of them the client falls back to paho's own reading and acknowledging, message by message.
+_PAHO_INTERNALS = ("_sock", "_sock_recv", "_in_packet", "_packet_handle", "_loop_rc_handle", "_packet_queue",
+                   "_msgtime_mutex", "_last_bytes_received", "_manual_ack", "_protocol", "_easy_log")
+_PUBLISH = int(PacketTypes.PUBLISH) << 4  # 0x30
+_PUBACK = int(PacketTypes.PUBACK) << 4  # 0x40
+_PUBACK_PACKET = struct.Struct("!BBH")
+
+
+def _paho_internals_present() -> bool:
+    probe = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
+    return all(hasattr(probe, name) for name in _PAHO_INTERNALS) and set(probe._in_packet) == {
+        "command", "have_remaining", "remaining_count", "remaining_mult", "remaining_length", "packet", "to_process",
+        "pos"}
+
+
+PAHO_INTERNALS_OK = _paho_internals_present()
+
+
+def _fresh_in_packet() -> dict:
+    return {"command": 0, "have_remaining": 0, "remaining_count": [], "remaining_mult": 1, "remaining_length": 0,
+            "packet": bytearray(b""), "to_process": 0, "pos": 0}
+
+
+class _LeanClient(paho.Client):
+    """paho for everything but the stream of QoS 0/1 PUBLISH packets: the socket is read 256 KB at a time, every
+    complete packet in the buffer is split off here, and a PUBLISH becomes a ``Message`` in the inbox at once (topic,
+    packet id, MQTT 5 properties skipped, payload: no MQTTMessage, Properties or topic matching). Every other
+    packet (CONNACK, SUBACK, PINGRESP, DISCONNECT, a QoS 2 PUBLISH, ...) is handed to paho's own handler, in order.
+    ``ack_all`` acknowledges a stored batch with one write of all its PUBACK packets."""
 
     READ_SIZE = 256 * 1024
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, inbox: queue.SimpleQueue | None = None,
+                 link: Callable[[], int] = lambda: 0, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self._ahead = b""
-        self._ahead_pos = 0
-        self._ahead_sock: object = None
-
-    def _sock_recv(self, bufsize: int) -> bytes:
-        if self._ahead_sock is not self._sock:  # a new connection: nothing read ahead belongs to it
-            self._ahead, self._ahead_pos, self._ahead_sock = b"", 0, self._sock
-        pos = self._ahead_pos
-        if pos >= len(self._ahead):
-            data = super()._sock_recv(max(bufsize, self.READ_SIZE))
-            if len(data) <= bufsize:  # all of it wanted (or the connection closed: b"")
-                self._ahead, self._ahead_pos = b"", 0
-                return data
-            self._ahead, pos = data, 0
-        self._ahead_pos = pos + bufsize
-        return self._ahead[pos:pos + bufsize]
-
-    def _buffered(self) -> bool:
-        return self._sock is not None and self._ahead_sock is self._sock and self._ahead_pos < len(self._ahead)
+        self._inbox = inbox
+        self._link = link
+        self._rest: list[bytes] = []  # the pieces of a packet not yet complete (joined once it is)
+        self._rest_size = 0
+        self._rest_need = 0  # the size of that packet (0: not known yet)
+        self._rest_sock: object = None
+        # paho acknowledges by itself without manual_ack: that client reads through paho too
+        self.lean = PAHO_INTERNALS_OK and inbox is not None and self._manual_ack
 
     def loop_read(self, max_packets: int = 1) -> paho.MQTTErrorCode:
-        rc = super().loop_read(max_packets)
-        while rc == paho.MQTTErrorCode.MQTT_ERR_SUCCESS and self._buffered():
-            rc = super().loop_read(max_packets)
-        return rc
+        if not self.lean:
+            return super().loop_read(max_packets)
+        sock = self._sock
+        if sock is None:
+            return paho.MQTTErrorCode.MQTT_ERR_NO_CONN
+        if self._rest_sock is not sock:  # a new connection: nothing read before belongs to it
+            self._rest, self._rest_size, self._rest_need, self._rest_sock = [], 0, 0, sock
+        try:
+            data = self._sock_recv(self.READ_SIZE)
+        except BlockingIOError:
+            return paho.MQTTErrorCode.MQTT_ERR_SUCCESS
+        except OSError as err:  # TimeoutError and ConnectionError included, as in paho's _packet_read
+            self._easy_log(paho.MQTT_LOG_ERR, "failed to receive on socket: %s", err)
+            return self._loop_rc_handle(paho.MQTTErrorCode.MQTT_ERR_CONN_LOST)
+        if not data:
+            return self._loop_rc_handle(paho.MQTTErrorCode.MQTT_ERR_CONN_LOST)
+        with self._msgtime_mutex:
+            self._last_bytes_received = paho.time_func()
+        if self._rest:
+            self._rest.append(data)
+            self._rest_size += len(data)
+            if self._rest_size < self._rest_need:  # a large packet still incomplete: no copying meanwhile
+                return paho.MQTTErrorCode.MQTT_ERR_SUCCESS
+            buf = b"".join(self._rest)
+            self._rest, self._rest_size = [], 0
+        else:
+            buf = data
+        rc, used, need = self._split(buf, sock)
+        if rc:
+            return self._loop_rc_handle(rc)
+        if self._sock is sock and used < len(buf):
+            self._rest, self._rest_size, self._rest_need = [buf[used:]], len(buf) - used, need
+        return paho.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _split(self, buf: bytes, sock: object) -> tuple[paho.MQTTErrorCode, int, int]:
+        """Handle the complete packets at the start of ``buf``: (an error or success, how many bytes were used, the
+        size of the incomplete packet after them if known)."""
+        put = self._inbox.put
+        v5 = self._protocol == paho.MQTTv5
+        link = self._link()
+        arrived = time.monotonic()
+        size = len(buf)
+        pos = 0
+        while pos < size:
+            # fixed header: the packet type and flags, then the remaining length (1 to 4 bytes, 7 bits each)
+            header = buf[pos]
+            i = pos + 1
+            length = 0
+            shift = 0
+            while True:
+                if i >= size:
+                    return paho.MQTTErrorCode.MQTT_ERR_SUCCESS, pos, 0  # the rest comes with the next read
+                byte = buf[i]
+                i += 1
+                length |= (byte & 127) << shift
+                if not byte & 128:
+                    break
+                shift += 7
+                if shift >= 28:  # more than 4 bytes of remaining length: paho's protocol error too
+                    return paho.MQTTErrorCode.MQTT_ERR_PROTOCOL, pos, 0
+            end = i + length
+            if end > size:
+                return paho.MQTTErrorCode.MQTT_ERR_SUCCESS, pos, end - pos
+            if header & 0xF4 == _PUBLISH:  # a PUBLISH of QoS 0 or 1 (QoS 2 and 3 go to paho)
+                qos = (header >> 1) & 3
+                t_end = i + 2 + (buf[i] << 8 | buf[i + 1]) if length >= 2 else end + 1
+                mid = 0
+                p = t_end
+                if qos:
+                    p += 2
+                    if p <= end:
+                        mid = buf[t_end] << 8 | buf[t_end + 1]
+                if v5 and p < end:  # properties: their length (a variable byte integer), then themselves
+                    props = 0
+                    shift = 0
+                    while p < end:
+                        byte = buf[p]
+                        p += 1
+                        props |= (byte & 127) << shift
+                        if not byte & 128:
+                            break
+                        shift += 7
+                        if shift >= 28:
+                            p = end + 1
+                            break
+                    else:
+                        p = end + 1  # the length ran past the packet
+                    p += props
+                elif v5:
+                    p = end + 1  # no property length at all: malformed
+                if p > end:
+                    self._easy_log(paho.MQTT_LOG_DEBUG, "Received malformed packet: PUBLISH of %d bytes", length)
+                    return paho.MQTTErrorCode.MQTT_ERR_PROTOCOL, pos, 0
+                # A topic that is not UTF-8 (brokers refuse those) ends in quarantine under its readable part.
+                put(Message(buf[i + 2:t_end].decode("utf-8", "replace"), buf[p:end], mid, qos, arrived, link))
+            else:
+                rc = self._paho_packet(header, buf[i:end], i - pos - 1)
+                if rc:
+                    return rc, end, 0
+                if self._sock is not sock:  # paho closed the connection (a DISCONNECT from the broker)
+                    return paho.MQTTErrorCode.MQTT_ERR_SUCCESS, end, 0
+                link = self._link()  # a CONNACK counts a new connection
+            pos = end
+        return paho.MQTTErrorCode.MQTT_ERR_SUCCESS, pos, 0
+
+    def _paho_packet(self, header: int, body: bytes, length_bytes: int) -> paho.MQTTErrorCode:
+        """One complete packet through paho's handler, as its _packet_read hands it over."""
+        self._in_packet = {"command": header, "have_remaining": 1, "remaining_count": [0] * length_bytes,
+                           "remaining_mult": 128 ** length_bytes, "remaining_length": len(body),
+                           "packet": bytearray(body), "to_process": 0, "pos": 0}
+        try:
+            return self._packet_handle()
+        except MalformedPacket as exc:
+            self._easy_log(paho.MQTT_LOG_DEBUG, "Received malformed packet: %s", exc)
+            return paho.MQTTErrorCode.MQTT_ERR_PROTOCOL
+        finally:
+            self._in_packet = _fresh_in_packet()
+
+    def ack_all(self, mids: Sequence[int]) -> None:
+        """Acknowledge QoS 1 messages: their PUBACK packets queued as one write (paho: one queued packet, one wake-up
+        of the network thread and one ``send`` each)."""
+        if not mids or not self._manual_ack:
+            return
+        if not self.lean:
+            for mid in mids:
+                self.ack(mid, 1)
+            return
+        pack = _PUBACK_PACKET.pack
+        self._packet_queue(_PUBACK, b"".join([pack(_PUBACK, 2, mid) for mid in mids]), 0, 1)
 
 
 class Consumer:
@@ -256,15 +415,15 @@ class Consumer:
         self.client = self._client()
 
     def _client(self) -> paho.Client:
-        client = _ReadAheadClient(paho.CallbackAPIVersion.VERSION2, client_id=self.config.client_id,
-                             protocol=paho.MQTTv5, manual_ack=True)
+        client = _LeanClient(paho.CallbackAPIVersion.VERSION2, client_id=self.config.client_id,
+                             protocol=paho.MQTTv5, manual_ack=True, inbox=self.inbox, link=lambda: self.link)
         if self.config.username is not None:
             client.username_pw_set(self.config.username, self.config.password)
         if self.config.tls:
             client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
+        client.on_message = self._on_message  # what the lean path does not take (QoS 2), through paho
         # Retry every 1-2 s, never backing off further: Mosquitto 2.0 does not restore shared subscriptions after
         # a restart, so what devices publish before this process has subscribed again is dropped by the broker.
         client.reconnect_delay_set(1, 2)
@@ -351,11 +510,13 @@ class Consumer:
                 connection.close()
                 if stop.wait(RETRY_PAUSE):
                     return
+        # A message of an earlier connection is not acknowledged: the broker sent it again on the current one
+        # (persistent session), and its packet id may by now name another message not yet stored.
+        link = self.link
+        self.client.ack_all([m.mid for m in batch if m.qos == 1 and m.link == link])
         for message in batch:
-            # A message of an earlier connection is not acknowledged: the broker sent it again on the current
-            # one (persistent session), and its packet id may by now name another message not yet stored.
-            if message.qos > 0 and message.link == self.link:
-                self.client.ack(message.mid, message.qos)
+            if message.qos == 2 and message.link == link:
+                self.client.ack(message.mid, 2)
         _count(self.totals, outcome.stored, outcome.duplicates, outcome.quarantined)
         log.debug("batch of %d messages stored in %.1f ms", len(batch), (time.perf_counter() - started) * 1000)
         for batch_id in pending:

@@ -19,12 +19,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
+from django.db import connection
 from django.db.models import Q
 
 from .adapters import SubjectKind
 from .choices import CredentialType
 from .models import DeviceCredential, Vehicle, VisitorPass
-from .storage import EventRow
+from .storage import EventRow, any_of, where_in
 
 CREDENTIAL_TYPES = frozenset(CredentialType.values)
 
@@ -68,7 +69,7 @@ def _resolve_people(rows: Sequence[EventRow]) -> None:
     if not wanted:
         return
     found: dict[tuple[str, str], list[_Credential]] = defaultdict(list)
-    query = DeviceCredential.objects.filter(ref__in={r.subject_ref for r in wanted})
+    query = where_in(DeviceCredential.objects.all(), "ref", {r.subject_ref for r in wanted})
     for device_id, place_path, ref_type, ref, resident_id in query.values_list(
             "device_id", "place_path", "ref_type", "ref", "resident_id"):
         found[(ref_type, ref)].append(_Credential(device_id, place_path, resident_id))
@@ -87,7 +88,7 @@ def _resolve_vehicles(rows: Sequence[EventRow]) -> list[EventRow]:
     if not wanted:
         return []
     by_plate: dict[str, list[tuple[int, str, int | None]]] = defaultdict(list)
-    query = Vehicle.objects.filter(plate__in={r.subject_ref for r in wanted}, active=True)
+    query = where_in(Vehicle.objects.filter(active=True), "plate", {r.subject_ref for r in wanted})
     for pk, plate, place_path, owner_id in query.values_list("pk", "plate", "place_path", "owner_id"):
         by_plate[plate].append((pk, place_path, owner_id))
     missing = []
@@ -106,10 +107,13 @@ def _resolve_visitors(rows: Sequence[EventRow], plates: list[EventRow]) -> None:
     if not by_code and not plates:
         return
     moments = [r.occurred_at for r in (*by_code, *plates)]
-    query = VisitorPass.objects.filter(
-        Q(code__in={r.subject_ref for r in by_code}) | Q(plate__in={r.subject_ref for r in plates}),
-        valid_from__lte=max(moments), valid_until__gte=min(moments),
-    )
+    codes, plate_refs = {r.subject_ref for r in by_code}, {r.subject_ref for r in plates}
+    query = VisitorPass.objects.filter(valid_from__lte=max(moments), valid_until__gte=min(moments))
+    if connection.vendor == "postgresql":  # one array each: see storage.where_in
+        query = query.extra(where=[f"({any_of(VisitorPass, 'code')} OR {any_of(VisitorPass, 'plate')})"],
+                            params=[list(codes), list(plate_refs)])
+    else:
+        query = query.filter(Q(code__in=codes) | Q(plate__in=plate_refs))
     passes = [_Pass(*values) for values in query.values_list(
         "pk", "place_path", "code", "plate", "valid_from", "valid_until", "revoked_at")]
     for row, field in [*((r, "code") for r in by_code), *((r, "plate") for r in plates)]:
