@@ -34,7 +34,7 @@ from linli.core.permissions import Perm
 from linli.places.models import Place
 
 from .choices import TicketKind, TicketStatus
-from .median import Median
+from .median import TOTAL, Median, WidthBucket, band_medians
 from .models import Category, Organisation, Ticket
 
 GROUPS = ("total", "place", "organisation", "category", "assignee", "month", "kind")
@@ -190,14 +190,6 @@ def kpi_tickets(actor: Actor, f: KpiFilter, since: dt.date, until: dt.date) -> t
     return qs, place
 
 
-class _Grouping(Func):
-    """GROUPING(key[, bucket]): a bit per argument, 1 when the row is not grouped by it (PostgreSQL)."""
-
-    function = "GROUPING"
-    contains_aggregate = True
-    output_field = IntegerField()
-
-
 BUCKET = "linli_bucket"  # the trend's day, week or month, when the caller wants the trend in the same pass
 
 
@@ -209,60 +201,160 @@ def _grouped_values(qs: QuerySet[Ticket], key: str, expr: Any, bucket: Any) -> Q
     return qs.values(*fields, **values).annotate(**_metrics()).order_by()
 
 
-def _total_and_groups(qs: QuerySet[Ticket], key: str, expr: Any = None, bucket: Any = None
-                      ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]] | None]:
-    """The metrics of all of ``qs``, of each group by ``key`` (a field, or the expression ``expr`` named ``key``)
-    and, when ``bucket`` (an expression of the creation time) is given, of each bucket of the trend (counts only:
-    the trend draws no medians).
+DURATIONS = {"median_response": "response_seconds", "median_resolution": "resolution_seconds"}
 
-    On PostgreSQL two queries, whatever the grouping: the counts per group and bucket (a hashed GROUP BY, no sort;
-    the groups, buckets and the total are their sums), and the medians per group and of the total in one pass
-    (``GROUP BY GROUPING SETS ((key), ())``, reading the two durations only: no join of the ratings, no wide rows
-    to sort). A year of a district is half a million tickets, read twice instead of once per grouping and once
-    more for the trend. Elsewhere a query per grouping, medians included."""
+
+def _total_and_groups(qs: QuerySet[Ticket], key: str | None, expr: Any = None, bucket: Any = None, *,
+                      by_buckets: bool = True
+                      ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """The metrics of all of ``qs``, of each group by ``key`` (a field, or the expression ``expr`` named ``key``;
+    None: the total only) and, when ``bucket`` (an expression of the creation time) is given, of each bucket of the
+    trend (counts only: the trend draws no medians).
+
+    On PostgreSQL two queries, whatever the grouping (``median.band_medians``):
+    - the counts per group, trend bucket and bucket of each duration, with the ratings joined, hashed without a
+      sort; the groups', buckets' and total's counts are their sums, and the durations' buckets give a histogram
+      of each duration per group and of the total;
+    - the medians: only the values of the buckets holding a middle value (a tenth of the durations or less),
+      sorted per group; the total's middle values are picked from the groups' merged.
+    A district's year is half a million tickets: the medians' pass sorts a tenth of them instead of every duration
+    per group and again for the total (``percentile_cont``), for a little more hashing in the counts' pass.
+
+    That pays where the groups are an expression (a place's children read from the path, the trend's buckets):
+    the planner cannot estimate their number, so the counts are hashed by one process either way. Grouped by a
+    column (``by_buckets=False``: category, organisation, assignee, kind, month), the counts without the
+    durations' buckets run in parallel and the medians are taken by ``percentile_cont`` per group and for the
+    total in one ``GROUPING SETS`` pass, which is then cheaper. Elsewhere a query per grouping, medians included
+    (``Median``)."""
     connection = connections[qs.db]
     if connection.vendor != "postgresql":
+        if key is None:
+            return qs.aggregate(**_metrics()), [], _trend_alone(qs, bucket)
         groups = list(_grouped_values(qs, key, expr, None))
-        trend = None
-        if bucket is not None:
-            trend = list(qs.values(**{BUCKET: bucket}).annotate(**_metrics()).order_by())
-        return qs.aggregate(**_metrics()), groups, trend
-    counts, medians = _metrics(medians=False), _metrics(counts=False)
-    values: dict[str, Any] = {key: expr} if expr is not None else {}
+        return qs.aggregate(**_metrics()), groups, _trend_alone(qs, bucket)
+    counts = _metrics(medians=False)
+    values: dict[str, Any] = {}
+    fields: list[str] = []
+    if key is not None:
+        if expr is not None:
+            values[key] = expr
+        else:
+            fields.append(key)
     if bucket is not None:
         values[BUCKET] = bucket
-    fields = [] if expr is not None else [key]
-    with _hashed(qs.db):
-        cells = list(qs.values(*fields, **values).annotate(**counts).order_by())
-    total: dict[str, Any] = {name: 0 for name in counts}
+    if by_buckets:
+        for name, column in DURATIONS.items():
+            values[f"linli_{name}"] = WidthBucket(column)
+        cells, histograms = _cells(qs.values(*fields, **values).annotate(**counts).order_by(), key, bucket)
+    else:
+        with _hashed(qs.db):
+            cells = list(qs.values(*fields, **values).annotate(**counts).order_by())
+    total: dict[str, Any] = dict.fromkeys(counts, 0)
     groups: dict[Any, dict[str, Any]] = {}
     trend: dict[Any, dict[str, Any]] = {}
     for cell in cells:
-        sums = [total, groups.setdefault(cell[key], {key: cell[key], **dict.fromkeys(counts, 0)})]
+        sums = [total]
+        if key is not None:
+            sums.append(groups.setdefault(cell[key], {key: cell[key], **dict.fromkeys(counts, 0)}))
         if bucket is not None:
             sums.append(trend.setdefault(cell[BUCKET], {BUCKET: cell[BUCKET], **dict.fromkeys(counts, 0)}))
         for name in counts:
             for target in sums:
                 target[name] += cell[name] or 0
+    if by_buckets:
+        medians = band_medians(qs, DURATIONS, histograms, key, expr)
+    else:
+        medians = _sorted_medians(qs, key, expr)
+    none = dict.fromkeys(DURATIONS)
+    total.update({**none, **medians.get(TOTAL, {})})
+    for group, row in groups.items():  # a group without any value of a duration has no median of it
+        row.update({**none, **medians.get(group, {})})
+    return total, list(groups.values()), (list(trend.values()) if bucket is not None else None)
+
+
+class _Grouping(Func):
+    """GROUPING(key): 1 when the row is not grouped by the key (the total's row of GROUPING SETS; PostgreSQL)."""
+
+    function = "GROUPING"
+    contains_aggregate = True
+    output_field = IntegerField()
+
+
+def _sorted_medians(qs: QuerySet[Ticket], key: str | None, expr: Any) -> dict[Any, dict[str, Any]]:
+    """The medians per group of ``key`` and of the total (key ``TOTAL``) by ``percentile_cont``, in one pass
+    (``GROUP BY GROUPING SETS ((key), ())``, reading the two durations only)."""
+    medians = _metrics(counts=False)
+    if key is None:
+        return {TOTAL: qs.aggregate(**medians)}
+    fields = [] if expr is not None else [key]
     sql, params = (qs.values(*fields, **({key: expr} if expr is not None else {})).annotate(**medians)
                    .annotate(linli_total=_Grouping(key)).order_by().query.sql_with_params())
     head, sep, group_by = sql.rpartition(" GROUP BY ")
     if not sep or not group_by.strip().isdigit():
         raise AssertionError(f"unexpected grouped query: {sql}")
-    with connection.cursor() as cursor:
+    out: dict[Any, dict[str, Any]] = {}
+    with connections[qs.db].cursor() as cursor:
         cursor.execute(f"{head} GROUP BY GROUPING SETS (({group_by}), ())", params)
         names = [c.name for c in cursor.description]
         for found in (dict(zip(names, r, strict=True)) for r in cursor.fetchall()):
-            medians_of = {name: found[name] for name in medians}
-            if found["linli_total"]:
-                total.update(medians_of)
-            elif found[key] in groups:
-                groups[found[key]].update(medians_of)
-    return total, list(groups.values()), (list(trend.values()) if bucket is not None else None)
+            out[TOTAL if found["linli_total"] else found[key]] = {name: found[name] for name in medians}
+    return out
+
+
+def _cells(grouped: QuerySet, key: str | None, bucket: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run the counts query ``grouped`` (grouped by the key, the trend's bucket and each duration's bucket, hashed)
+    and fold its cells in the same statement: the counts per key and trend bucket, and per key the number of
+    tickets in each bucket of each duration (the histograms, ``histograms[name][key] = {bucket: count}``). A few
+    dozen rows and a few hundred instead of the tens of thousands of cells to read and add up in Python."""
+    sql, params = grouped.query.sql_with_params()
+    q = connections[grouped.db].ops.quote_name
+    keys = [q(key)] if key is not None else []
+    trend = [q(BUCKET)] if bucket is not None else []
+    sums = [f"SUM({q(name)})::bigint AS {q(name)}" for name in COUNTS]
+    by = [*keys, *trend]
+    parts = [f"SELECT {', '.join(['0 AS linli_part', *by, 'NULL::integer AS linli_b', *sums])} FROM linli_cells"
+             + (f" GROUP BY {', '.join(by)}" if by else "")]
+    nulls = [f"NULL::bigint AS {q(name)}" for name in COUNTS[1:]]
+    for i, name in enumerate(DURATIONS, start=1):
+        b = q(f"linli_{name}")
+        columns = [str(i), *keys, *(["NULL::integer"] if trend else []), b, f"SUM({q('tickets')})::bigint", *nulls]
+        parts.append(f"SELECT {', '.join(columns)} FROM linli_cells WHERE {b} IS NOT NULL "
+                     f"GROUP BY {', '.join([*keys, b])}")
+    statement = f"WITH linli_cells AS MATERIALIZED ({sql}) " + " UNION ALL ".join(parts)
+    cells: list[dict[str, Any]] = []
+    histograms: dict[str, dict[Any, dict[int, int]]] = {name: {} for name in DURATIONS}
+    names = list(DURATIONS)
+    with _hashed(grouped.db), connections[grouped.db].cursor() as cursor:
+        cursor.execute(statement, params)
+        for row in cursor.fetchall():
+            part, rest = row[0], list(row[1:])
+            group = rest.pop(0) if key is not None else TOTAL
+            at = rest.pop(0) if bucket is not None else None
+            found, figures = rest[0], rest[1:]
+            if part == 0:
+                cell = dict(zip(COUNTS, figures, strict=True))
+                if key is not None:
+                    cell[key] = group
+                if bucket is not None:
+                    cell[BUCKET] = at
+                cells.append(cell)
+            else:
+                histograms[names[part - 1]].setdefault(group, {})[found] = figures[0]
+    return cells, histograms
+
+
+def _total_only(qs: QuerySet[Ticket], bucket: Any) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
+    """The metrics of all of ``qs`` and the trend's buckets (with ``bucket``). Without a trend one aggregate
+    (``percentile_cont`` then sorts each duration once: cheaper than hashing the tickets by duration buckets to
+    spare that sort, which pays off when groups would sort them twice)."""
+    if bucket is None:
+        return qs.aggregate(**_metrics()), None
+    total, _groups, trend = _total_and_groups(qs, None, bucket=bucket)
+    return total, trend
 
 
 def _grouped(qs: QuerySet[Ticket], key: str, group: str, bucket: Any) -> tuple[dict[str, Any], list[KpiRow], Any]:
-    total, found, trend = _total_and_groups(qs, key, bucket=bucket)
+    total, found, trend = _total_and_groups(qs, key, bucket=bucket, by_buckets=False)
     found.sort(key=lambda r: (r[key] is not None, r[key]))  # NULL (nobody assigned) first, then ascending
     labels = _labels(group, [r[key] for r in found if r[key] is not None])
     return total, [_row(str(r[key]) if r[key] is not None else "", labels.get(r[key], "—"), r) for r in found], trend
@@ -284,8 +376,7 @@ def _place_rows(actor: Actor, qs: QuerySet[Ticket], place: Place | None,
     paths = actor.paths_for(Perm.TICKET_KPI)
     if place is None and "/" not in paths:
         children = list(Place.objects.filter(path__in=paths).order_by("sort_key", "id"))
-        total = qs.aggregate(**_metrics())
-        trend = _trend_alone(qs, bucket)
+        total, trend = _total_only(qs, bucket)
         if len(children) == 1:
             return total, [_row(str(children[0].pk), children[0].name, total)], trend
         return total, [_row(str(c.pk), c.name, qs.filter(place_path__startswith=c.path).aggregate(**_metrics()))
@@ -295,7 +386,8 @@ def _place_rows(actor: Actor, qs: QuerySet[Ticket], place: Place | None,
     else:
         children, parent_path = list(Place.objects.filter(parent__isnull=True)), "/"
     if connections[qs.db].vendor == "postgresql":  # "" for tickets at the place itself: no child's row
-        key = Func(Substr("place_path", len(parent_path) + 1), Value("/"), Value(1), function="SPLIT_PART",
+        # the path's part after the parent's: "/1/4/17/" under "/1/" is part 3 of "", "1", "4", "17", ""
+        key = Func(F("place_path"), Value("/"), Value(parent_path.count("/") + 1), function="SPLIT_PART",
                    output_field=CharField())
         total, found, trend = _total_and_groups(qs, "child", key, bucket)
     else:
@@ -424,17 +516,12 @@ def _computed(actor: Actor, qs: QuerySet[Ticket], place: Place | None, group: st
               until: dt.date) -> tuple[dict[str, Any], list[KpiRow], list[dict[str, Any]] | None]:
     rows: list[KpiRow] = []
     if group == "total":
-        if bucket is None or connections[qs.db].vendor != "postgresql":
-            total, trend = qs.aggregate(**_metrics()), _trend_alone(qs, bucket)
-        else:  # the counts per bucket (their sums are the total's), then the total's medians
-            with _hashed(qs.db):
-                trend = list(qs.values(**{BUCKET: bucket}).annotate(**_metrics(medians=False)).order_by())
-            total = {name: sum(r[name] or 0 for r in trend) for name in COUNTS}
-            total.update(qs.aggregate(**_metrics(counts=False)))
+        total, trend = _total_only(qs, bucket)
     elif group == "place":
         total, rows, trend = _place_rows(actor, qs, place, bucket)
     elif group == "month":
-        total, found, trend = _total_and_groups(qs, "month", _month_key(qs, since, until), bucket)
+        total, found, trend = _total_and_groups(qs, "month", _month_key(qs, since, until), bucket,
+                                                by_buckets=False)
         months = sorted(_bucket_day(r["month"], trend_starts(since, until, "month")) for r in found)
         by_month = {_bucket_day(r["month"], trend_starts(since, until, "month")): r for r in found}
         rows = [_row(f"{m:%Y-%m}", f"{m:%Y-%m}", by_month[m]) for m in months]

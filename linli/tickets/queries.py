@@ -27,7 +27,8 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Concat
+from django.db.models.functions import Concat, Left
+from django.db.models.lookups import Exact
 
 from linli.core.actor import Actor
 from linli.core.errors import NotFound, invalid
@@ -176,34 +177,73 @@ class TicketPool(QuerySet):
         return QuerySet.count(bounded)
 
 
-def with_words_narrowed(qs: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+def with_words_narrowed(qs: QuerySet[Ticket], text: str, within: str | None = None) -> QuerySet[Ticket]:
     """On PostgreSQL, only tickets whose title and description hold every character pair of ``text`` (one
-    character for a one-character search): the GIN index ``ticket_words_ngram`` (migration 0003) answers that, and
-    the caller's LIKE then checks the few rows left. The same rows as the LIKE alone; elsewhere nothing to add."""
+    character for a one-character search) and, with ``within`` (the path of a place below the top of the tree),
+    whose place lies in that subtree: the GIN index ``ticket_words_scoped`` (migration 0005) answers both in one
+    scan, intersecting the word's tickets with the subtree's, and the caller's LIKE then checks the few rows left.
+    The same rows as the LIKE alone (the caller keeps its own place filter); elsewhere nothing to add.
+
+    A place at the top of the tree (a district) is not asked for: it holds nearly every ticket, so its posting list
+    would narrow nothing and only cost reading it."""
     if connections[qs.db].vendor != "postgresql" or not text:
         return qs
     from django.contrib.postgres.fields import ArrayField
 
     grams = sorted({text[i:i + 2] for i in range(len(text) - 1)} or {text})
-    ngrams = Func(F("title"), F("description"), function="linli_ngrams", output_field=ArrayField(TextField()))
-    return qs.alias(linli_ngrams=ngrams).filter(linli_ngrams__contains=grams)
+    if within and within.count("/") > 2:  # "/1/4/" and below: not a top place ("/1/")
+        grams.append(within)
+    keys = Func(F("title"), F("description"), F("place_path"), function="linli_scoped_ngrams",
+                output_field=ArrayField(TextField()))
+    return qs.alias(linli_ngrams=keys).filter(linli_ngrams__contains=grams)
+
+
+def _single_subtree(actor: Actor, scope: Q) -> str | None:
+    """The path of the one subtree ``scope`` (``pool_scope``) is, when it is just that (one area, nothing reported
+    or assigned elsewhere); else None."""
+    paths = actor.paths_for(Perm.TICKET_VIEW)
+    if len(paths) != 1 or paths[0] == "/" or scope != actor.scope_q(Perm.TICKET_VIEW):
+        return None
+    return paths[0]
+
+
+def _under(path: str) -> Q:
+    """Tickets inside the subtree at ``path``: a range of the path indexes."""
+    return Q(place_path__startswith=path)
+
+
+def _under_unindexed(path: str) -> Exact:
+    """The same tickets as ``_under``, in a form no btree answers: for a word search narrowed to that subtree by
+    the words' GIN index (``with_words_narrowed``), where the planner would otherwise AND the GIN's few thousand
+    matches with a bitmap of the subtree's 100,000 rows built from the path index (most of the search's time)."""
+    return Exact(Left("place_path", len(path)), Value(path))
+
+
+def _filtered(qs: TicketPool, f: TicketFilter, place: Place | None, under) -> TicketPool:
+    for field in ("status", "kind", "category_id", "organisation_id", "assignee_id", "channel"):
+        value = getattr(f, field)
+        if value:
+            qs = qs.filter(**{field: value})
+    if place is not None:
+        qs = qs.filter(under(place.path))
+    if f.overdue is not None:
+        missed = Q(response_overdue=True) | Q(resolution_overdue=True)
+        qs = qs.filter(missed if f.overdue else ~missed)
+    return qs
+
+
+def _pool(condition: Q | Exact) -> TicketPool:
+    base = Ticket.objects.filter(condition)
+    return TicketPool(model=Ticket, query=base.query, using=base.db)
 
 
 def search_tickets(actor: Actor, f: TicketFilter) -> TicketPool:
     """The tickets the actor sees that match ``f``, newest first; ``count()`` is bounded (see ``TicketPool``)."""
     from linli.places.queries import access_place
 
-    base = Ticket.objects.filter(pool_scope(actor))
-    qs = TicketPool(model=Ticket, query=base.query, using=base.db)
-    for field in ("status", "kind", "category_id", "organisation_id", "assignee_id", "channel"):
-        value = getattr(f, field)
-        if value:
-            qs = qs.filter(**{field: value})
-    if f.place_id:
-        qs = qs.filter(place_path__startswith=access_place(actor, f.place_id).path)
-    if f.overdue is not None:
-        missed = Q(response_overdue=True) | Q(resolution_overdue=True)
-        qs = qs.filter(missed if f.overdue else ~missed)
+    scope = pool_scope(actor)
+    place = access_place(actor, f.place_id) if f.place_id else None
+    qs = _filtered(_pool(scope), f, place, _under)
     if f.q:
         text = clean_text(f.q)
         number = NUMBER.match(text)
@@ -211,7 +251,11 @@ def search_tickets(actor: Actor, f: TicketFilter) -> TicketPool:
             qs = qs.filter(pk=int(number.group(1)))
         else:
             unworded = qs
-            qs = with_words_narrowed(qs, text).filter(Q(title__contains=text) | Q(description__contains=text))
+            subtree = _single_subtree(actor, scope)
+            within = place.path if place is not None else subtree
+            if within and connections[qs.db].vendor == "postgresql":  # the same rows, the subtree unindexed
+                qs = _filtered(_pool(_under_unindexed(subtree) if subtree else scope), f, place, _under_unindexed)
+            qs = with_words_narrowed(qs, text, within).filter(Q(title__contains=text) | Q(description__contains=text))
             pool = qs.order_by("-created_at", "-id")
             pool.word_search = True
             pool.words = (unworded, text)  # not kept by a clone: a further filter would make it wrong

@@ -46,3 +46,26 @@ def test_given_a_search_when_counted_then_the_count_is_the_rows_found(pool):
     desk, _tickets = pool
     qs = queries.search_tickets(desk.actor("staff_a"), queries.TicketFilter(q="电梯"))
     assert qs.count() == len(list(qs)) == 2
+
+
+def test_given_the_same_words_in_two_communities_when_searched_within_a_scope_or_a_place_then_only_its_tickets(desk):
+    """The words' index is asked for the scope's subtree too (PostgreSQL): a community's staff, a street admin over
+    both communities, and the street admin narrowed to one community each find exactly the tickets of their area."""
+    w = desk.world
+    a = desk.submit(title="楼道灯不亮", description="三楼楼道灯坏了")
+    at_estate = desk.submit(by="staff_a", place=w.estate_a, title="楼道灯不亮", description="东门楼道", channel="walk_in")
+    b = desk.submit(by="staff_b", place=w.dwelling_b, title="楼道灯不亮", description="五楼", channel="phone")
+    desk.submit(title="电梯故障", description="困人")
+
+    def found(actor: str, q: str, place=None) -> set[int]:
+        f = queries.TicketFilter(q=q, place_id=place.pk if place else None)
+        pool = queries.search_tickets(desk.actor(actor), f)
+        assert pool.count() == len(set(pool.values_list("pk", flat=True)))
+        return set(pool.values_list("pk", flat=True))
+
+    assert found("staff_a", "楼道灯") == {a.pk, at_estate.pk}
+    assert found("staff_b", "楼道灯") == {b.pk}
+    assert found("street_admin", "楼道灯") == {a.pk, at_estate.pk, b.pk}
+    assert found("street_admin", "楼道灯", w.community_b) == {b.pk}
+    assert found("street_admin", "楼道", w.estate_a) == {a.pk, at_estate.pk}  # the dwelling lies in the estate
+    assert found("staff_a", "灯", w.dwelling_a) == {a.pk}
