@@ -127,13 +127,17 @@ def process_batch(batch_id: int, *, now: dt.datetime | None = None) -> bool:
 
     On PostgreSQL the batches waiting behind it that no other worker holds (up to COALESCE_BATCHES) are processed
     in the same pass: a worker that fell behind (many small batches at a moderate event rate) catches up in fewer,
-    larger passes instead of paying each batch's fixed cost; their own tasks then find nothing to do."""
+    larger passes instead of paying each batch's fixed cost; their own tasks then find nothing to do. For the same
+    reason a batch another pass holds is left to that pass (False at once): waiting for it would stall this caller
+    (an ingest process whose processing thread waited so stopped storing) while the other pass does the work, and
+    should that pass fail, the batch is still pending and the sweeper takes it."""
+    skip = connection.features.has_select_for_update_skip_locked
     with transaction.atomic():
-        batch = PendingBatch.objects.select_for_update().filter(pk=batch_id).first()
+        batch = PendingBatch.objects.select_for_update(skip_locked=skip).filter(pk=batch_id).first()
         if batch is None:
             return False
         batches = [batch]
-        if connection.features.has_select_for_update_skip_locked:
+        if skip:
             batches += (PendingBatch.objects.select_for_update(skip_locked=True).exclude(pk=batch_id)
                         .order_by("pk")[:COALESCE_BATCHES - 1])
         event_ids = [pk for b in batches for pk in b.event_ids]
