@@ -14,7 +14,7 @@ from django.db import connection
 from linli.devices.models import PendingBatch
 from linli.devices.pipeline import process_batch
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # as test_reliability.py
 
 
 def _other_connection() -> psycopg.Connection:
