@@ -286,7 +286,7 @@ def generate_tickets(n: int, dwellings, buildings, estates, residents, orgs, see
                "paused_at", "resolved_at", "closed_at", "reopened_at", "paused_seconds", "response_seconds",
                "resolution_seconds", "response_overdue", "resolution_overdue", "respond_reminded_at",
                "resolve_reminded_at", "respond_escalated_at", "resolve_escalated_at", "reopen_count", "status_note",
-               "resolution_note"]
+               "resolution_note", "rating_overall"]
     rating_columns = ["id", "ticket_id", "overall", "speed", "attitude", "comment", "rated_by_id", "created_at"]
     N = r"\N"
     raw = connection.connection  # the psycopg connection under Django's
@@ -374,6 +374,7 @@ def generate_tickets(n: int, dwellings, buildings, estates, residents, orgs, see
                         if rng.random() < 0.5:
                             rating_id += 1
                             o = rng.choices((5, 4, 3, 2, 1), cum_weights=(60, 85, 93, 97, 100))[0]
+                            row["rating_overall"] = str(o)  # kept on the ticket too, as rate_ticket does
                             pending_ratings.append("\t".join([
                                 str(rating_id), str(tid), str(o), str(max(1, o - (i % 3 == 0))),
                                 str(max(1, o - (i % 5 == 0))), "很满意" if o >= 4 else "处理太慢", N, ts(closed)]))

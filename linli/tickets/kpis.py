@@ -140,8 +140,9 @@ def _metrics(*, counts: bool = True, medians: bool = True) -> dict[str, Any]:
         "resolved": Count("pk", filter=resolved),
         "closed": Count("pk", filter=Q(status=TicketStatus.CLOSED)),
         "on_time": Count("pk", filter=resolved & Q(response_overdue=False, resolution_overdue=False)),
-        "rated": Count("rating"),
-        "satisfied": Count("rating", filter=Q(rating__overall__gte=4)),
+        # the rating's overall score as kept on the ticket (``Ticket.rating_overall``): no join of the ratings
+        "rated": Count("pk", filter=Q(rating_overall__isnull=False)),
+        "satisfied": Count("pk", filter=Q(rating_overall__gte=4)),
         "reopened": Count("pk", filter=Q(reopen_count__gt=0)),
         "complaints": Count("pk", filter=complaint & ~rejected),
         "complaints_closed": Count("pk", filter=complaint & Q(status=TicketStatus.CLOSED)),
@@ -212,9 +213,9 @@ def _total_and_groups(qs: QuerySet[Ticket], key: str | None, expr: Any = None, b
     trend (counts only: the trend draws no medians).
 
     On PostgreSQL two queries, whatever the grouping (``median.band_medians``):
-    - the counts per group, trend bucket and bucket of each duration, with the ratings joined, hashed without a
-      sort; the groups', buckets' and total's counts are their sums, and the durations' buckets give a histogram
-      of each duration per group and of the total;
+    - the counts per group, trend bucket and bucket of each duration (the ratings' from the ticket's own
+      ``rating_overall``: no join), hashed without a sort; the groups', buckets' and total's counts are their
+      sums, and the durations' buckets give a histogram of each duration per group and of the total;
     - the medians: only the values of the buckets holding a middle value (a tenth of the durations or less),
       sorted per group; the total's middle values are picked from the groups' merged.
     A district's year is half a million tickets: the medians' pass sorts a tenth of them instead of every duration

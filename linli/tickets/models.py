@@ -140,6 +140,9 @@ class Ticket(PlaceScoped):
     respond_escalated_at = models.DateTimeField(null=True, blank=True)
     resolve_escalated_at = models.DateTimeField(null=True, blank=True)
     reopen_count = models.PositiveSmallIntegerField(default=0)
+    rating_overall = models.PositiveSmallIntegerField(
+        null=True, blank=True, editable=False,
+        help_text="the overall score (1-5) of the ticket's rating, set with it: the KPIs count without a join")
     status_note = models.CharField(max_length=500, blank=True, help_text="reason of the last rejection, pause ...")
     resolution_note = models.TextField(blank=True)
 

@@ -64,6 +64,9 @@ def rate_ticket(*, actor: Actor, ticket: Ticket, overall: int, speed: int, attit
         with transaction.atomic():
             rating = Rating.objects.create(ticket=ticket, comment=text, rated_by_id=getattr(actor.user, "pk", None),
                                            created_at=now, **scores)
+            # kept on the ticket for the KPIs' counts (kpis._metrics): set with the rating, never apart from it
+            Ticket.objects.filter(pk=ticket.pk).update(rating_overall=scores["overall"])
+            ticket.rating_overall = scores["overall"]
             event(ticket, actor, EventKind.RATING, action="rate", note=text, at=now, data=scores)
             audit.record(actor, "ticket.rate", target=ticket, target_label=ticket.number, after=scores)
     except IntegrityError as exc:  # a concurrent second rating lost the race for the one-to-one row
