@@ -673,9 +673,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of the latency phase left out of p50/p99")
     parser.add_argument("--max-batch", type=int, default=None, help="linli ingest --max-batch (its default if unset)")
     parser.add_argument("--max-wait", type=float, default=None, help="linli ingest --max-wait")
-    parser.add_argument("--after-store", choices=["inline", "queue"], default="inline",
-                        help="where after_store runs: in the ingest process (inline, linli ingest's default) or in a "
-                             "Huey worker on Redis (queue)")
+    parser.add_argument("--after-store", choices=["queue", "inline"], default="queue",
+                        help="where after_store runs: in a Huey worker on Redis (queue, linli ingest's default) or in "
+                             "the ingest process (inline)")
     parser.add_argument("--households", type=int, default=2000)
     parser.add_argument("--ceiling-events", type=int, default=200_000, help="events of the publisher ceiling")
     parser.add_argument("--broker", default="own", help="own (a Mosquitto started by the bench, unlimited session "

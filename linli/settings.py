@@ -180,9 +180,10 @@ LINLI_MQTT_CLIENT_ID = os.environ.get("LINLI_MQTT_CLIENT_ID", "")
 LINLI_MQTT_TOPIC_PREFIX = os.environ.get("LINLI_MQTT_TOPIC_PREFIX", "linli")
 LINLI_MQTT_FRIGATE_PREFIX = os.environ.get("LINLI_MQTT_FRIGATE_PREFIX", "frigate")
 LINLI_MQTT_SESSION_EXPIRY = int(os.environ.get("LINLI_MQTT_SESSION_EXPIRY", "86400"))
-# "inline" (the default): linli ingest runs the pipeline (presence, alert rules) on each stored batch itself, right
-# after the commit; "queue": through a queued task instead (one more hop). See docs/domain/devices.md.
-LINLI_INGEST_AFTER_STORE = os.environ.get("LINLI_INGEST_AFTER_STORE", "inline")
+# "queue" (the default): the pipeline (presence, alert rules) runs on each stored batch in a task of the worker;
+# "inline": linli ingest runs it itself right after the commit (no queue hop, but it shares the ingest process's
+# CPU). See docs/domain/devices.md and bench/README.md.
+LINLI_INGEST_AFTER_STORE = os.environ.get("LINLI_INGEST_AFTER_STORE", "queue")
 # Notifications (linli.notify): delivery retries, fallback channels, SMS, WeCom and e-mail. See docs/domain/notify.md.
 LINLI_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("LINLI_NOTIFY_MAX_ATTEMPTS", "5"))
 LINLI_NOTIFY_RETRY_BASE_SECONDS = float(os.environ.get("LINLI_NOTIFY_RETRY_BASE_SECONDS", "30"))

@@ -73,7 +73,7 @@ class Rig:
         env = {**os.environ, "DATABASE_URL": database_url or self.db.url(), "LINLI_MQTT_URL": self.broker.url,
                "LINLI_MQTT_GROUP": self.group, "LINLI_MQTT_TOPIC_PREFIX": self.prefix,
                "LINLI_MQTT_FRIGATE_PREFIX": self.frigate_prefix, "LINLI_MQTT_SESSION_EXPIRY": "300",
-               # the pipeline runs inline (the default); what it enqueues goes to a queue file of this test
+               # the task queue in a file of this test (nobody consumes it), not in Redis or inline
                "LINLI_REDIS_URL": "", "LINLI_HUEY_IMMEDIATE": "0", "LINLI_VAR_DIR": str(self.folder / "var"),
                "LINLI_MEDIA_ROOT": str(self.folder / "media"), "LINLI_SECRET_KEY": f"reliability-{self.tag}",
                "PYTHONUNBUFFERED": "1"}

@@ -23,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--max-wait", type=float, default=DEFAULT_MAX_WAIT, help="seconds a batch waits to fill")
         parser.add_argument("--after-store", choices=["queue", "inline"], default=None,
                             help="process stored batches in a task (queue) or in this process right after the "
-                                 "commit (inline); default LINLI_INGEST_AFTER_STORE, else inline")
+                                 "commit (inline); default LINLI_INGEST_AFTER_STORE, else queue")
         parser.add_argument("--run-for", type=float, default=None, help="stop after this many seconds")
 
     def handle(self, *args: Any, **options: Any) -> None:
