@@ -170,14 +170,13 @@ def _parse_event(
     score = event.number("score")
     value, unit = _measurement(event, kind)
     own_id = event.text("id", max_len=128)
-    key = own_id or digest(canonical_json({**event.data, "device": device}))
     return NormalizedEvent(
         vendor=VENDOR,
         kind=kind,
         device_ref=device,
         occurred_at=occurred_at,
         occurred_at_raw=time_text,
-        external_id=f"{VENDOR}:{device}:{key}",
+        external_id=_external_id(device, own_id, event.data),
         subject_kind=subject_kind,
         subject_ref=subject_ref,
         subject_ref_type=ref_type,
@@ -307,14 +306,13 @@ def _fast_event(data: dict[str, Any], default_device: str, raw: str) -> Normaliz
             if len(key) > 64 or type(item) not in _ATTR_TYPES or (type(item) is str and len(item) > 256):
                 return None
         attrs = dict(attrs)
-    key = own_id or digest(canonical_json({**data, "device": device}))
     return NormalizedEvent(
         vendor=VENDOR,
         kind=kind,
         device_ref=device,
         occurred_at=occurred_at,
         occurred_at_raw=time_text,
-        external_id=f"{VENDOR}:{device}:{key}",
+        external_id=_external_id(device, own_id, data),
         subject_kind=subject_kind,
         subject_ref=subject_ref,
         subject_ref_type=ref_type,
@@ -397,3 +395,9 @@ def _media(event: Obj, media: dict[str, Media], attach_all: bool) -> tuple[Media
             raise Quarantine.of(Reason.MEDIA_MISSING, event.path("media"), clip(name))
         chosen.append(media[name])
     return tuple(chosen)
+
+
+def _external_id(device: str, own_id: str | None, data: dict) -> str:
+    """The idempotency key of a generic event, the same on the full and the fast path: the sender's own id, else
+    a digest of the event's canonical JSON with its device."""
+    return f"{VENDOR}:{device}:{own_id or digest(canonical_json({**data, 'device': device}))}"
