@@ -629,22 +629,11 @@ class Watcher(threading.Thread):
             time.sleep(self.interval)
 
 
-def latencies(conn, seen: list[tuple[float, list[int]]], after: float = 0.0) -> list[float]:
-    """ms from each marked event's publishing to its alert history row being visible; events published before
-    ``after`` (epoch seconds) left out."""
-    ids = {pk: at for at, pks in seen for pk in pks}
-    if not ids:
-        return []
-    rows = conn.execute("SELECT id, (attrs->>'sent')::float8 FROM devices_deviceevent WHERE id = ANY(%s) "
-                        "AND attrs ? 'sent'", [list(ids)]).fetchall()
-    return sorted((ids[pk] - sent) * 1000 for pk, sent in rows if sent >= after)
-
-
 def latency_parts(conn, seen: list[tuple[float, list[int]]], after: float = 0.0
                   ) -> tuple[list[float], list[float], list[tuple[float, float]]]:
-    """The latency split at the stored row's received_at (stamped by ingest when it stores the batch): ms from
-    publishing to stored, ms from stored to the alert history row, and (seconds since ``after``, total ms) per event
-    for the timeline."""
+    """ms from each marked event's publishing to its alert history row being visible, split at the stored row's
+    received_at (stamped by ingest when it stores the batch), for the events published after ``after`` (epoch
+    seconds): ms published -> stored, ms stored -> alert, and (seconds since ``after``, total ms) per event."""
     ids = {pk: at for at, pks in seen for pk in pks}
     if not ids:
         return [], [], []
@@ -822,8 +811,9 @@ def main() -> int:
             rss = fleet.peak_rss_mb()
         finally:
             fleet.stop()
-        every = latencies(conn, watcher.seen)
-        lat = latencies(conn, watcher.seen, after=started + args.warmup)
+        every = sorted(ms for _, ms in latency_parts(conn, watcher.seen)[2])
+        ingest_part, pipeline_part, timeline = latency_parts(conn, watcher.seen, after=started + args.warmup)
+        lat = sorted(ms for _, ms in timeline)
         rtt = sorted(watcher.round_trips)
         commits = sorted(ms for _, ms in watcher.commits)
         slow = [(at - started, ms) for at, ms in watcher.commits if ms > 100]
@@ -832,7 +822,6 @@ def main() -> int:
             f"event published -> alert history row visible ({len(lat)} rule-matching events, "
             f"{n / pub_seconds:.0f} events/s for {pub_seconds:.0f} s, {args.latency_consumers} ingest process, the "
             f"first {args.warmup:.0f} s left out); target p99 <= {TARGET_P99_MS:.0f} ms")
-        ingest_part, pipeline_part, timeline = latency_parts(conn, watcher.seen, after=started + args.warmup)
         say(f"  split            published -> stored p50 {pct(ingest_part, 50):.0f} ms, p99 {pct(ingest_part, 99):.0f} ms; "
             f"stored -> alert visible p50 {pct(pipeline_part, 50):.0f} ms, p99 {pct(pipeline_part, 99):.0f} ms")
         worst: dict[int, float] = {}
