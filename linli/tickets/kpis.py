@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import operator
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections, transaction
-from django.db.models import CharField, Count, DateTimeField, F, Func, IntegerField, Q, QuerySet, Value
+from django.db.models import CharField, Count, DateTimeField, F, Func, IntegerField, Q, QuerySet, Sum, Value
 from django.db.models.functions import StrIndex, Substr, TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
-from linli.core.actor import Actor
+from linli.core.actor import GLOBAL_PATH, Actor
 from linli.core.errors import invalid
 from linli.core.permissions import Perm
 from linli.places.models import Place
@@ -206,7 +208,7 @@ DURATIONS = {"median_response": "response_seconds", "median_resolution": "resolu
 
 
 def _total_and_groups(qs: QuerySet[Ticket], key: str | None, expr: Any = None, bucket: Any = None, *,
-                      by_buckets: bool = True
+                      by_buckets: bool = True, rollup: _Rollup | None = None
                       ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]] | None]:
     """The metrics of all of ``qs``, of each group by ``key`` (a field, or the expression ``expr`` named ``key``;
     None: the total only) and, when ``bucket`` (an expression of the creation time) is given, of each bucket of the
@@ -226,7 +228,12 @@ def _total_and_groups(qs: QuerySet[Ticket], key: str | None, expr: Any = None, b
     column (``by_buckets=False``: category, organisation, assignee, kind, month), the counts without the
     durations' buckets run in parallel and the medians are taken by ``percentile_cont`` per group and for the
     total in one ``GROUPING SETS`` pass, which is then cheaper. Elsewhere a query per grouping, medians included
-    (``Median``)."""
+    (``Median``).
+
+    With ``rollup`` (``_rollup_for``), the counts of the period's whole months come from the rollup instead
+    (``_rolled_up``)."""
+    if rollup is not None:
+        return _rolled_up(rollup, qs, key, expr, bucket)
     connection = connections[qs.db]
     if connection.vendor != "postgresql":
         if key is None:
@@ -250,6 +257,18 @@ def _total_and_groups(qs: QuerySet[Ticket], key: str | None, expr: Any = None, b
     else:
         with _hashed(qs.db):
             cells = list(qs.values(*fields, **values).annotate(**counts).order_by())
+    if by_buckets:
+        medians = band_medians(qs, DURATIONS, histograms, key, expr)
+    else:
+        medians = _sorted_medians(qs, key, expr)
+    return _folded(cells, key, bucket, medians)
+
+
+def _folded(cells: list[dict[str, Any]], key: str | None, bucket: Any, medians: dict[Any, dict[str, Any]]
+            ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """The total, the groups by ``key`` and the trend's buckets, each the sum of its cells' counts (cells of a
+    counts query grouped by the key and the trend's bucket), with the medians found per group and of the total."""
+    counts = _metrics(medians=False)
     total: dict[str, Any] = dict.fromkeys(counts, 0)
     groups: dict[Any, dict[str, Any]] = {}
     trend: dict[Any, dict[str, Any]] = {}
@@ -262,10 +281,6 @@ def _total_and_groups(qs: QuerySet[Ticket], key: str | None, expr: Any = None, b
         for name in counts:
             for target in sums:
                 target[name] += cell[name] or 0
-    if by_buckets:
-        medians = band_medians(qs, DURATIONS, histograms, key, expr)
-    else:
-        medians = _sorted_medians(qs, key, expr)
     none = dict.fromkeys(DURATIONS)
     total.update({**none, **medians.get(TOTAL, {})})
     for group, row in groups.items():  # a group without any value of a duration has no median of it
@@ -344,18 +359,20 @@ def _cells(grouped: QuerySet, key: str | None, bucket: Any) -> tuple[list[dict[s
     return cells, histograms
 
 
-def _total_only(qs: QuerySet[Ticket], bucket: Any) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
+def _total_only(qs: QuerySet[Ticket], bucket: Any, rollup: _Rollup | None = None
+                ) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
     """The metrics of all of ``qs`` and the trend's buckets (with ``bucket``). Without a trend one aggregate
     (``percentile_cont`` then sorts each duration once: cheaper than hashing the tickets by duration buckets to
     spare that sort, which pays off when groups would sort them twice)."""
-    if bucket is None:
+    if bucket is None and rollup is None:
         return qs.aggregate(**_metrics()), None
-    total, _groups, trend = _total_and_groups(qs, None, bucket=bucket)
+    total, _groups, trend = _total_and_groups(qs, None, bucket=bucket, rollup=rollup)
     return total, trend
 
 
-def _grouped(qs: QuerySet[Ticket], key: str, group: str, bucket: Any) -> tuple[dict[str, Any], list[KpiRow], Any]:
-    total, found, trend = _total_and_groups(qs, key, bucket=bucket, by_buckets=False)
+def _grouped(qs: QuerySet[Ticket], key: str, group: str, bucket: Any,
+             rollup: _Rollup | None = None) -> tuple[dict[str, Any], list[KpiRow], Any]:
+    total, found, trend = _total_and_groups(qs, key, bucket=bucket, by_buckets=False, rollup=rollup)
     found.sort(key=lambda r: (r[key] is not None, r[key]))  # NULL (nobody assigned) first, then ascending
     labels = _labels(group, [r[key] for r in found if r[key] is not None])
     return total, [_row(str(r[key]) if r[key] is not None else "", labels.get(r[key], "—"), r) for r in found], trend
@@ -369,7 +386,7 @@ def _child_key(parent_path: str) -> Substr:
 
 
 def _place_rows(actor: Actor, qs: QuerySet[Ticket], place: Place | None,
-                bucket: Any) -> tuple[dict[str, Any], list[KpiRow], Any]:
+                bucket: Any, rollup: _Rollup | None = None) -> tuple[dict[str, Any], list[KpiRow], Any]:
     """One row per child of the place (or per top place of the actor's scope), each over the tickets inside the
     child's subtree (tickets at the place itself, or under a path no child has any more, count in the total only).
     Under a place (or the whole tree) one query grouped by the child's id read from the path, with the total in the
@@ -377,7 +394,7 @@ def _place_rows(actor: Actor, qs: QuerySet[Ticket], place: Place | None,
     paths = actor.paths_for(Perm.TICKET_KPI)
     if place is None and "/" not in paths:
         children = list(Place.objects.filter(path__in=paths).order_by("sort_key", "id"))
-        total, trend = _total_only(qs, bucket)
+        total, trend = _total_only(qs, bucket, rollup)
         if len(children) == 1:
             return total, [_row(str(children[0].pk), children[0].name, total)], trend
         return total, [_row(str(c.pk), c.name, qs.filter(place_path__startswith=c.path).aggregate(**_metrics()))
@@ -390,7 +407,7 @@ def _place_rows(actor: Actor, qs: QuerySet[Ticket], place: Place | None,
         # the path's part after the parent's: "/1/4/17/" under "/1/" is part 3 of "", "1", "4", "17", ""
         key = Func(F("place_path"), Value("/"), Value(parent_path.count("/") + 1), function="SPLIT_PART",
                    output_field=CharField())
-        total, found, trend = _total_and_groups(qs, "child", key, bucket)
+        total, found, trend = _total_and_groups(qs, "child", key, bucket, rollup=rollup)
     else:
         total = qs.aggregate(**_metrics())
         below = qs.filter(place_path__startswith=parent_path).exclude(place_path=parent_path)
@@ -420,10 +437,11 @@ def _labels(group: str, keys: list[Any]) -> dict[Any, str]:
 
 
 def kpi_table(actor: Actor, f: KpiFilter, group: str = "total", *, today: dt.date | None = None,
-              trend: str | None = None) -> KpiTable:
+              trend: str | None = None, use_rollup: bool = True) -> KpiTable:
     """The KPI rows of the actor's area for ``group``, their total, and the targets; with ``trend`` ("day", "week"
     or "month"), also the metrics of each such period of the tickets' local creation dates (``KpiTable.trend``),
-    in the same pass over the tickets on PostgreSQL."""
+    in the same pass over the tickets on PostgreSQL. The counts of whole months come from the rollup where it
+    serves (``kpi_rollup``; ``use_rollup=False`` counts every ticket: the same figures)."""
     if group not in GROUPS:
         raise invalid("group", "invalid_choice", "分组方式无效", f"group must be one of {', '.join(GROUPS)}")
     since, until = _period(f, today or timezone.localdate())
@@ -432,8 +450,9 @@ def kpi_table(actor: Actor, f: KpiFilter, group: str = "total", *, today: dt.dat
     if trend is not None:
         starts = trend_starts(since, until, trend)
         bucket = _bucket_of(qs, starts, trend)
+    rollup = _rollup_for(actor, f, qs, place, group, trend, since, until) if use_rollup else None
     with _sort_memory(qs.db):
-        total, rows, found = _computed(actor, qs, place, group, bucket, since, until)
+        total, rows, found = _computed(actor, qs, place, group, bucket, since, until, rollup)
     return KpiTable(group=group, since=since, until=until, targets=targets(), total=_row("total", "合计", total),
                     rows=rows, trend=None if found is None else {_bucket_day(r[BUCKET], starts): r for r in found})
 
@@ -514,21 +533,156 @@ def _sort_memory(db: str) -> Iterator[None]:
 
 
 def _computed(actor: Actor, qs: QuerySet[Ticket], place: Place | None, group: str, bucket: Any, since: dt.date,
-              until: dt.date) -> tuple[dict[str, Any], list[KpiRow], list[dict[str, Any]] | None]:
+              until: dt.date, rollup: _Rollup | None = None
+              ) -> tuple[dict[str, Any], list[KpiRow], list[dict[str, Any]] | None]:
     rows: list[KpiRow] = []
     if group == "total":
-        total, trend = _total_only(qs, bucket)
+        total, trend = _total_only(qs, bucket, rollup)
     elif group == "place":
-        total, rows, trend = _place_rows(actor, qs, place, bucket)
+        total, rows, trend = _place_rows(actor, qs, place, bucket, rollup)
     elif group == "month":
         total, found, trend = _total_and_groups(qs, "month", _month_key(qs, since, until), bucket,
-                                                by_buckets=False)
+                                                by_buckets=False, rollup=rollup)
         months = sorted(_bucket_day(r["month"], trend_starts(since, until, "month")) for r in found)
         by_month = {_bucket_day(r["month"], trend_starts(since, until, "month")): r for r in found}
         rows = [_row(f"{m:%Y-%m}", f"{m:%Y-%m}", by_month[m]) for m in months]
     else:
-        total, rows, trend = _grouped(qs, "kind" if group == "kind" else f"{group}_id", group, bucket)
+        total, rows, trend = _grouped(qs, "kind" if group == "kind" else f"{group}_id", group, bucket, rollup)
     return total, rows, trend
+
+
+# ---------------------------------------------------------------- counts of whole months from the rollup
+
+
+@dataclass
+class _Rollup:
+    """Where the rollup serves a KPI request (``_rollup_for``): its whole months [first, end), the rollup rows of
+    the actor's area and filters, the parent whose children are the place rows, the months of the period."""
+
+    since: dt.date
+    until: dt.date
+    first: dt.date
+    end: dt.date
+    rows: QuerySet
+    parent_path: str | None
+    months: list[dt.date]
+
+
+def _rollup_for(actor: Actor, f: KpiFilter, qs: QuerySet[Ticket], place: Place | None, group: str,
+                trend: str | None, since: dt.date, until: dt.date) -> _Rollup | None:
+    """The rollup's part of a request, or None where it cannot serve it: not PostgreSQL (or installed for another
+    time zone), no whole month in the period, an assignee (grouped by or filtered on), a daily or weekly trend,
+    or a place below a community limiting the figures (the actor's area, the place asked for) or whose children
+    are the rows."""
+    from . import kpi_rollup
+    from .models import KpiMonth
+
+    if group == "assignee" or f.assignee_id or trend not in (None, "month"):
+        return None
+    months = kpi_rollup.whole_months(since, until)
+    paths = actor.paths_for(Perm.TICKET_KPI)
+    if months is None or not all(kpi_rollup.within(p) for p in paths):
+        return None
+    if place is not None and not kpi_rollup.within(place.path):
+        return None
+    parent_path = None
+    if group == "place":
+        parent_path = place.path if place is not None else ("/" if GLOBAL_PATH in paths else None)
+        if parent_path is not None and (parent_path.count("/") - 1 >= kpi_rollup.AREA_SEGMENTS):
+            return None  # the rows would be estates
+    if not kpi_rollup.available(qs.db):
+        return None
+    # a row whose tickets all left it (withdrawn, moved) counts nothing and makes no group
+    rows = KpiMonth.objects.using(qs.db).filter(month__gte=months[0], month__lt=months[1], tickets__gt=0)
+    if GLOBAL_PATH not in paths:
+        rows = rows.filter(reduce(operator.or_, (Q(area_path__startswith=p) for p in paths)))
+    if place is not None:
+        rows = rows.filter(area_path__startswith=place.path)
+    for name in ("organisation_id", "category_id", "kind"):
+        value = getattr(f, name)
+        if value:
+            rows = rows.filter(**{name: value})
+    return _Rollup(since=since, until=until, first=months[0], end=months[1], rows=rows, parent_path=parent_path,
+                   months=trend_starts(since, until, "month"))
+
+
+def _rolled_up(rollup: _Rollup, qs: QuerySet[Ticket], key: str | None, expr: Any, bucket: Any
+               ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """``_total_and_groups`` with the rollup: the counts of the whole months summed from its rows, those of the days
+    before and after them counted from the tickets (hashed), the medians from all the period's tickets (a histogram
+    of the durations per group, then the values of the middle buckets: ``band_medians``; ``percentile_cont`` for
+    the total alone). Each trend bucket and month key is the month's number among the period's months, as
+    ``WIDTH_BUCKET`` numbers the tickets'."""
+    counts = _metrics(medians=False)
+    cells: list[dict[str, Any]] = []
+    # the rollup's rows, grouped as the tickets are
+    number = {m: i for i, m in enumerate(rollup.months, start=1)}
+    fields: list[str] = []
+    values: dict[str, Any] = {}
+    if key == "child":
+        values["child"] = Func(F("area_path"), Value("/"), Value(rollup.parent_path.count("/") + 1),
+                               function="SPLIT_PART", output_field=CharField())
+    elif key == "month":
+        fields.append("month")
+    elif key is not None:
+        fields.append(key)
+    if bucket is not None and "month" not in fields:
+        fields.append("month")
+    sums = {c: Sum(c) for c in counts}
+    found = (rollup.rows.values(*fields, **values).annotate(**sums).order_by() if fields or values
+             else [rollup.rows.aggregate(**sums)])
+    for row in found:
+        if key == "month" or bucket is not None:
+            at = number[row["month"]]
+            if key == "month":
+                row["month"] = at
+            if bucket is not None:
+                row[BUCKET] = at
+        cells.append(row)
+    # the days before and after the whole months, from the tickets: each a range of the creation-time index
+    edges = []
+    if rollup.since < rollup.first:
+        edges.append(qs.filter(created_at__lt=_local_midnight(rollup.first)))
+    if rollup.end <= rollup.until:
+        edges.append(qs.filter(created_at__gte=_local_midnight(rollup.end)))
+    ticket_values: dict[str, Any] = {}
+    ticket_fields: list[str] = []
+    if key is not None:
+        if expr is not None:
+            ticket_values[key] = expr
+        else:
+            ticket_fields.append(key)
+    if bucket is not None:
+        ticket_values[BUCKET] = bucket
+    with _hashed(qs.db):
+        for edge in edges:
+            if ticket_fields or ticket_values:
+                cells += list(edge.values(*ticket_fields, **ticket_values).annotate(**counts).order_by())
+            else:
+                cells.append(edge.aggregate(**counts))
+    if key is None:
+        medians = {TOTAL: qs.aggregate(**_metrics(counts=False))}
+    else:
+        medians = band_medians(qs, DURATIONS, _histograms(qs, key, expr), key, expr)
+    return _folded(cells, key, bucket, medians)
+
+
+def _histograms(qs: QuerySet[Ticket], key: str, expr: Any) -> dict[str, dict[Any, dict[int, int]]]:
+    """Per group of ``key`` (or of ``expr`` named ``key``), the number of tickets in each bucket of each duration
+    (``histograms[name][group] = {bucket: count}``), in one hashed pass over the tickets."""
+    values: dict[str, Any] = {key: expr} if expr is not None else {}
+    fields = [] if expr is not None else [key]
+    for name, column in DURATIONS.items():
+        values[f"linli_{name}"] = WidthBucket(column)
+    histograms: dict[str, dict[Any, dict[int, int]]] = {name: {} for name in DURATIONS}
+    with _hashed(qs.db):
+        for row in qs.values(*fields, **values).annotate(linli_n=Count("pk")).order_by():
+            for name in DURATIONS:
+                found = row[f"linli_{name}"]
+                if found is not None:
+                    histogram = histograms[name].setdefault(row[key], {})
+                    histogram[found] = histogram.get(found, 0) + row["linli_n"]
+    return histograms
 
 
 def kpi_xlsx(table: KpiTable) -> bytes:

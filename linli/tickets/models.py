@@ -169,6 +169,41 @@ class Ticket(PlaceScoped):
         return f"{created:%Y%m%d}-{self.pk or 0:06d}"
 
 
+class KpiMonth(models.Model):
+    """The KPI counts of the tickets created in a local month, per community (``area_path``: the ticket's place path
+    cut to the community's, or whole for a place above one), category, organisation and kind (the ``COUNTS`` of
+    ``kpis``). Kept by PostgreSQL triggers on the tickets table in the same statement as any change of a ticket
+    (``kpi_rollup``): never written by Python. The KPIs of whole months read these rows instead of the tickets."""
+
+    month = models.DateField(help_text="the first day of the local month the tickets were created in")
+    area_path = models.CharField(max_length=255)
+    category_id = models.BigIntegerField()
+    organisation_id = models.BigIntegerField()
+    kind = models.CharField(max_length=16)
+    tickets = models.BigIntegerField(default=0)
+    rejected = models.BigIntegerField(default=0)
+    resolved = models.BigIntegerField(default=0)
+    closed = models.BigIntegerField(default=0)
+    on_time = models.BigIntegerField(default=0)
+    rated = models.BigIntegerField(default=0)
+    satisfied = models.BigIntegerField(default=0)
+    reopened = models.BigIntegerField(default=0)
+    complaints = models.BigIntegerField(default=0)
+    complaints_closed = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["month", "area_path", "category_id", "organisation_id", "kind"],
+                                               name="ticket_kpi_month_key")]
+
+
+class KpiRollup(models.Model):
+    """The state of the KPI rollup (one row, PostgreSQL): the time zone its months are local to. The KPIs read the
+    rollup only while it matches settings.TIME_ZONE (``linli kpi_rollup --rebuild`` after changing the zone)."""
+
+    zone = models.CharField(max_length=64)
+    built_at = models.DateTimeField(default=timezone.now)
+
+
 class TicketEvent(models.Model):
     """The history of a ticket: every transition, comment, photo, reminder, escalation, with actor and note."""
 
