@@ -33,6 +33,7 @@ from django.utils import timezone
 from linli.core.actor import GLOBAL_PATH, Actor
 from linli.core.errors import invalid
 from linli.core.permissions import Perm
+from linli.core.web import localized
 from linli.places.models import Place
 
 from .choices import TicketKind, TicketStatus
@@ -428,8 +429,9 @@ def _labels(group: str, keys: list[Any]) -> dict[Any, str]:
     """The names of the groups found (one query by their keys, not another pass over the tickets)."""
     if group == "organisation":
         return dict(Organisation.objects.filter(pk__in=keys).values_list("pk", "name"))
-    if group == "category":
-        return dict(Category.objects.filter(pk__in=keys).values_list("pk", "name"))
+    if group == "category":  # in the active language: the English name where the category has one
+        return {pk: localized(name, name_en or name)
+                for pk, name, name_en in Category.objects.filter(pk__in=keys).values_list("pk", "name", "name_en")}
     if group == "assignee":
         users = get_user_model().objects.filter(pk__in=keys)
         return {u.pk: u.get_full_name() or u.get_username() for u in users}
@@ -453,7 +455,8 @@ def kpi_table(actor: Actor, f: KpiFilter, group: str = "total", *, today: dt.dat
     rollup = _rollup_for(actor, f, qs, place, group, trend, since, until) if use_rollup else None
     with _sort_memory(qs.db):
         total, rows, found = _computed(actor, qs, place, group, bucket, since, until, rollup)
-    return KpiTable(group=group, since=since, until=until, targets=targets(), total=_row("total", "合计", total),
+    return KpiTable(group=group, since=since, until=until, targets=targets(),
+                    total=_row("total", localized("合计", "Total"), total),
                     rows=rows, trend=None if found is None else {_bucket_day(r[BUCKET], starts): r for r in found})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import translation
 from openpyxl import load_workbook
 
 from linli.tickets import actions, kpis
@@ -71,6 +72,14 @@ def test_given_the_set_when_grouped_by_category_then_each_category_has_its_own_f
     assert (parking.tickets, parking.resolved, parking.on_time, parking.median_response_minutes,
             parking.median_resolution_hours) == (3, 3, 2, 40.0, 2.0)
     assert (rows["噪音"].complaints, rows["环境卫生"].rejected) == (1, 1)
+
+
+def test_given_an_english_page_when_grouped_by_category_then_categories_and_total_are_named_in_english(book):
+    with translation.override("en"):
+        table = kpis.kpi_table(book.actor("staff_a"), APRIL, "category")
+    assert sorted(r.label for r in table.rows) == ["noise", "parking", "sanitation"]
+    assert table.total.label == "Total"
+    assert kpis.kpi_table(book.actor("staff_a"), APRIL, "category").total.label == "合计"
 
 
 def test_given_the_street_when_grouped_by_place_then_each_community_is_a_row_and_b_is_counted(book):
