@@ -21,7 +21,9 @@ Phases, all in one run so that figures are ratios on the same (possibly loaded) 
    publishers send N events as fast as they can (door and gate passages of known and unknown people and plates,
    AI-camera events of which some match the default rules, heartbeats, sensor readings, some duplicates and a few
    malformed payloads), and the clock stops when every event is stored, every malformed one is in quarantine and
-   no batch is left for after_store: events per second end to end, and the peak RSS of each process;
+   no batch is left for after_store: events per second end to end, the peak RSS of each process, and the CPU of
+   the ingest processes, the worker and the PostgreSQL backends serving the bench database (PgCpu), each per stored
+   row: the yardstick on a shared machine, where wall-clock rates follow the other load;
 4. the ceiling: the stored rows dumped and COPYed back into the same (emptied) table in one COPY, and the ratio;
 5. latency: a steady ``--rate`` events/s for ``--latency-seconds``; the rule-matching events carry their publishing
    time, and a watcher polls the alert history every few milliseconds: event published -> alert history row
@@ -372,7 +374,7 @@ class Fleet:
         def wrap(name: str, cmd: list[str]) -> list[str]:
             if profile is None:
                 return cmd
-            return [str(spy), "record", "--format", "raw", "--rate", "50", "-o", str(profile / f"{name}.txt"), "--",
+            return [str(spy), "record", "--format", "raw", "--rate", "100", "--gil", "-o", str(profile / f"{name}.txt"), "--",
                     *cmd]
 
         for k in range(consumers):
@@ -446,6 +448,69 @@ class Fleet:
                 proc.wait()
             if proc.returncode not in (0, -signal.SIGTERM):
                 print(f"  {name} exited with {proc.returncode}: see {self.log_dir / name}.log", flush=True)
+
+
+class PgCpu:
+    """CPU seconds (utime + stime, /proc/<pid>/stat) of the PostgreSQL backends serving the bench database, the
+    bench's own connections left out: sampled every ``interval`` s from pg_stat_activity, so that a backend that
+    starts during the phase counts from 0 and one that ends counts up to its last sample (connections persist,
+    CONN_MAX_AGE: little is lost). Needs the server on this machine (its /proc); else it reports nothing."""
+
+    def __init__(self, url: str, exclude: set[int], interval: float = 0.25):
+        import psycopg
+
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.exclude = set(exclude) | {self.conn.info.backend_pid}
+        self.interval = interval
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.start: dict[int, float] = {}  # pid -> CPU s when first seen (0 for a backend born in the phase)
+        self.last: dict[int, float] = {}
+        self.kind: dict[int, str] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.born_after = time.time()
+
+    def _cpu(self, pid: int) -> float | None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / self.tick
+
+    def sample(self, first: bool = False) -> None:
+        rows = self.conn.execute(
+            "SELECT pid, coalesce(backend_type, ''), extract(epoch FROM backend_start)::float8 FROM pg_stat_activity "
+            "WHERE datname = current_database()").fetchall()
+        for pid, kind, started in rows:
+            if pid in self.exclude:
+                continue
+            cpu = self._cpu(pid)
+            if cpu is None:
+                continue
+            if pid not in self.start:
+                self.start[pid] = cpu if first or (started or 0) < self.born_after else 0.0
+                self.kind[pid] = kind
+            self.last[pid] = cpu
+
+    def _loop(self) -> None:
+        while not self.stop.wait(self.interval):
+            self.sample()
+
+    def begin(self) -> None:
+        self.sample(first=True)
+        self.born_after = time.time()
+        self.thread.start()
+
+    def end(self) -> dict[str, float]:
+        """CPU seconds of the phase: {"postgres": client backends, "autovacuum": the rest (autovacuum workers)}."""
+        self.stop.set()
+        self.thread.join()
+        self.sample()
+        self.conn.close()
+        out = {"postgres": 0.0, "autovacuum": 0.0}
+        for pid, cpu in self.last.items():
+            out["postgres" if self.kind[pid] == "client backend" else "autovacuum"] += cpu - self.start[pid]
+        return out
 
 
 def publish(layout_file: Path, run: str, n: int, publishers: int, rate: float, prefix: str, marker: bool,
@@ -575,8 +640,9 @@ COLUMNS = ("device_id, place_path, kind, occurred_at, occurred_at_raw, received_
            "state, attrs, media, raw")
 
 
-def copy_ceiling(conn, tmp: Path) -> tuple[int, float]:
-    """The stored rows dumped, the table emptied, and the rows COPYed back into it in one statement."""
+def copy_ceiling(conn, tmp: Path) -> tuple[int, float, float]:
+    """The stored rows dumped, the table emptied, and the rows COPYed back into it in one statement: (rows, seconds,
+    CPU seconds of the PostgreSQL backend that ran the COPY)."""
     dump = tmp / "events.copy"
     with conn.cursor() as cur, dump.open("wb") as fh:
         with cur.copy(f"COPY devices_deviceevent ({COLUMNS}) TO STDOUT") as copy:
@@ -584,15 +650,26 @@ def copy_ceiling(conn, tmp: Path) -> tuple[int, float]:
                 fh.write(chunk)
     conn.execute("TRUNCATE devices_deviceevent, devices_personpresence CASCADE")
     conn.execute("VACUUM ANALYZE devices_deviceevent")
+    stat = Path(f"/proc/{conn.info.backend_pid}/stat")
+
+    def backend_cpu() -> float:
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    cpu0 = backend_cpu()
     t0 = time.perf_counter()
     with conn.transaction(), conn.cursor() as cur, dump.open("rb") as fh:
         with cur.copy(f"COPY devices_deviceevent ({COLUMNS}) FROM STDIN") as copy:
             while data := fh.read(1 << 20):
                 copy.write(data)
     seconds = time.perf_counter() - t0
+    cpu = backend_cpu() - cpu0
     rows = scalar(conn, "SELECT count(*) FROM devices_deviceevent")
     dump.unlink()
-    return rows, seconds
+    return rows, seconds, cpu
 
 
 class Watcher(threading.Thread):
@@ -670,7 +747,8 @@ def main() -> int:
     parser.add_argument("--broker", default="own", help="own (a Mosquitto started by the bench, unlimited session "
                         "queues; default) or an mqtt:// URL of a running broker (its max_queued_messages must exceed "
                         "the backlog, or QoS 1 messages are dropped)")
-    parser.add_argument("--profile", type=Path, default=None, help="py-spy the throughput phase into this folder")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy the throughput phase into this folder "
+                        "(samples of threads holding the GIL: Python's CPU, not its waits for the database)")
     parser.add_argument("--skip-latency", action="store_true", help="throughput phases and the ceiling only")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
@@ -749,6 +827,8 @@ def main() -> int:
                           phase=run)
             try:
                 fleet.wait_ready()
+                pg = PgCpu(db.url, {conn.info.backend_pid})
+                pg.begin()
                 cpu0 = fleet.cpu_seconds()
                 t0 = time.perf_counter()
                 sent, pub_seconds = publish(layout_file, run, args.events, args.publishers, 0, TOPIC_PREFIX, False,
@@ -756,6 +836,7 @@ def main() -> int:
                 done, stored, kept = wait_done(conn, want["stored"], want["malformed"],
                                                timeout=max(120.0, args.events / 500))
                 cpu1 = fleet.cpu_seconds()
+                pg_cpu = pg.end()
                 rss = fleet.peak_rss_mb()
             finally:
                 fleet.stop()
@@ -778,14 +859,22 @@ def main() -> int:
                 + f"; total {sum(rss.values()):.0f} MB")
             say("  CPU              " + ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items())
                 + f"; load average {os.getloadavg()[0]:.1f}")
+            ingest_cpu = sum(v for k, v in cpu.items() if k.startswith("ingest"))
+            worker_cpu = cpu.get("worker", 0.0)
+            total_cpu = ingest_cpu + worker_cpu + pg_cpu["postgres"]
+            per = 1e6 / max(stored, 1)
+            say(f"  CPU per row      ingest {ingest_cpu * per:.1f} us, worker {worker_cpu * per:.1f} us, PostgreSQL "
+                f"{pg_cpu['postgres'] * per:.1f} us (backends {pg_cpu['postgres']:.1f} s; autovacuum "
+                f"{pg_cpu['autovacuum']:.1f} s, {pg_cpu['autovacuum'] * per:.1f} us, not in the total); total "
+                f"{total_cpu * per:.1f} us a stored row ({total_cpu:.1f} s for {stored} rows)")
 
         best = max(results, key=lambda r: r[2]) if results else (0, 0.0, 0.0, {}, False)
         copy_rate = 1.0
         if results:
-            rows, copy_seconds = copy_ceiling(conn, tmp)
+            rows, copy_seconds, copy_cpu = copy_ceiling(conn, tmp)
             copy_rate = rows / copy_seconds
             say(f"COPY ceiling       {copy_rate:8.0f} rows/s ({rows} rows in {copy_seconds:.1f} s, one COPY into the "
-                "indexed table)")
+                f"indexed table; its backend's CPU {copy_cpu:.1f} s, {copy_cpu * 1e6 / max(rows, 1):.1f} us a row)")
             say(f"ratio              {best[2] / copy_rate:8.2f} of the COPY ceiling (stored rows/s with {best[0]} "
                 f"ingest processes); target >= {TARGET_RATIO}")
 

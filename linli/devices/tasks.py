@@ -8,13 +8,30 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from linli.core import context
 
+_heap_frozen = False
+
 
 @db_task()
 def process_event_batch(batch_id: int) -> None:
     from .pipeline import process_batch
 
+    _freeze_heap_once()
     with context.as_task():
         process_batch(batch_id)
+
+
+def _freeze_heap_once() -> None:
+    """In a worker process (not with tasks run at once, as in tests): what it holds by its first batch is left out
+    of the garbage collector's passes from then on (linli.devices.mqtt.freeze_heap)."""
+    global _heap_frozen
+    from huey.contrib.djhuey import HUEY
+
+    if _heap_frozen or HUEY.immediate:
+        return
+    _heap_frozen = True
+    from .mqtt import freeze_heap
+
+    freeze_heap()
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -76,11 +76,11 @@ def test_given_1200_rows_when_inserted_then_a_handful_of_statements_not_one_per_
 
     assert len(ids) == 1200
     assert DeviceEvent.objects.filter(value=1199.0).count() == 1
-    # SQLite: three INSERT ... VALUES of 500 rows; PostgreSQL: CREATE TEMP, TRUNCATE, (COPY), INSERT ... SELECT.
+    # SQLite: three INSERT ... VALUES of 500 rows; PostgreSQL: CREATE TEMP, DELETE, (COPY), INSERT ... SELECT.
     statements = [q["sql"].split()[0].upper() for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT",
                                                                                                       "RELEASE"))]
     if connection.vendor == "postgresql":
-        assert statements == ["CREATE", "TRUNCATE", "INSERT"]
+        assert statements == ["CREATE", "DELETE", "INSERT"]
     else:
         assert statements == ["INSERT", "INSERT", "INSERT"]
 

@@ -1,0 +1,99 @@
+"""The batch writer against a concurrent writer of the same key (PostgreSQL: another ingest process storing a
+resend): the insert waits for the other transaction and then skips the key. One row per key, and the ids returned
+are exactly the rows this batch wrote."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import psycopg
+import pytest
+from django.db import connection
+
+from linli.devices.models import DeviceEvent
+from linli.devices.storage import EventRow, insert_events
+from linli.devices.tests.helpers import register
+
+T0 = dt.datetime(2026, 4, 23, 0, 3, 27, tzinfo=dt.UTC)
+
+
+def row(device, key: str) -> EventRow:
+    return EventRow(device_id=device.pk, place_path=device.place_path, kind="sensor.gas", occurred_at=T0,
+                    occurred_at_raw="2026-04-23T08:03:27+08:00", received_at=T0, external_id=key)
+
+
+@pytest.fixture
+def gas(world):
+    return register(world.dwelling_a, kind="gas_sensor", serial="GAS-1").device
+
+
+def _other_connection() -> psycopg.Connection:
+    s = connection.settings_dict
+    return psycopg.connect(dbname=s["NAME"], user=s["USER"] or None, password=s["PASSWORD"] or None,
+                           host=s["HOST"] or None, port=s["PORT"] or None)
+
+
+def _insert_elsewhere(other: psycopg.Connection, device, key: str) -> int:
+    """The key written by another session, in a transaction left open."""
+    return other.execute(
+        "INSERT INTO devices_deviceevent (device_id, place_path, kind, occurred_at, occurred_at_raw, received_at, "
+        "external_id, subject_kind, subject_ref, subject_ref_type, unit, zone, direction, state, attrs, media, raw) "
+        "VALUES (%s, %s, 'sensor.gas', %s, '', %s, %s, 'none', '', '', '', '', 'unknown', 'pulse', '{}', '[]', '') "
+        "RETURNING id", [device.pk, device.place_path, T0, T0, key]).fetchone()[0]
+
+
+def _keys(ids: list[int]) -> list[str]:
+    return sorted(DeviceEvent.objects.filter(pk__in=ids).values_list("external_id", flat=True))
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_given_another_process_commits_a_key_of_the_batch_meanwhile_then_one_row_and_the_right_ids(gas):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent sessions: PostgreSQL only")
+    other = _other_connection()
+    watcher = _other_connection()
+    watcher.autocommit = True
+    connection.ensure_connection()
+    me = connection.connection.info.backend_pid
+    waited = threading.Event()
+
+    def commit_once_the_insert_waits() -> None:
+        until = time.monotonic() + 30
+        while time.monotonic() < until:
+            state = watcher.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [me]).fetchone()
+            if state and state[0] == "Lock":
+                waited.set()
+                break
+            time.sleep(0.01)
+        other.commit()
+
+    try:
+        theirs = _insert_elsewhere(other, gas, "dup")
+        committer = threading.Thread(target=commit_once_the_insert_waits)
+        committer.start()
+        ids = insert_events([row(gas, "k1"), row(gas, "dup"), row(gas, "k2")])
+        committer.join()
+    finally:
+        other.close()
+        watcher.close()
+
+    assert waited.is_set()  # the insert did meet the other session's uncommitted key
+    assert len(ids) == 2 and _keys(ids) == ["k1", "k2"]
+    assert list(DeviceEvent.objects.filter(external_id="dup").values_list("pk", flat=True)) == [theirs]
+    assert DeviceEvent.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_given_a_key_stored_in_the_same_transaction_when_written_again_then_it_is_skipped(gas):
+    """Two batches in one transaction: the second sees the first's rows (and the load table holds no rows of the
+    first to insert again)."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        first = insert_events([row(gas, "x"), row(gas, "y")])
+        second = insert_events([row(gas, "y"), row(gas, "z")])
+
+    assert _keys(first) == ["x", "y"] and _keys(second) == ["z"]
+    assert DeviceEvent.objects.count() == 3
