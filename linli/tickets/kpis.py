@@ -242,15 +242,7 @@ def _total_and_groups(qs: QuerySet[Ticket], key: str | None, expr: Any = None, b
         groups = list(_grouped_values(qs, key, expr, None))
         return qs.aggregate(**_metrics()), groups, _trend_alone(qs, bucket)
     counts = _metrics(medians=False)
-    values: dict[str, Any] = {}
-    fields: list[str] = []
-    if key is not None:
-        if expr is not None:
-            values[key] = expr
-        else:
-            fields.append(key)
-    if bucket is not None:
-        values[BUCKET] = bucket
+    fields, values = _group_by(key, expr, bucket)
     if by_buckets:
         for name, column in DURATIONS.items():
             values[f"linli_{name}"] = WidthBucket(column)
@@ -287,6 +279,21 @@ def _folded(cells: list[dict[str, Any]], key: str | None, bucket: Any, medians: 
     for group, row in groups.items():  # a group without any value of a duration has no median of it
         row.update({**none, **medians.get(group, {})})
     return total, list(groups.values()), (list(trend.values()) if bucket is not None else None)
+
+
+def _group_by(key: str | None, expr: Any, bucket: Any) -> tuple[list[str], dict[str, Any]]:
+    """The ``values()`` arguments grouping tickets by ``key`` (a field, or ``expr`` named ``key``; None: no key) and
+    by the trend's ``bucket`` when given."""
+    fields: list[str] = []
+    values: dict[str, Any] = {}
+    if key is not None:
+        if expr is not None:
+            values[key] = expr
+        else:
+            fields.append(key)
+    if bucket is not None:
+        values[BUCKET] = bucket
+    return fields, values
 
 
 class _Grouping(Func):
@@ -648,15 +655,7 @@ def _rolled_up(rollup: _Rollup, qs: QuerySet[Ticket], key: str | None, expr: Any
         edges.append(qs.filter(created_at__lt=_local_midnight(rollup.first)))
     if rollup.end <= rollup.until:
         edges.append(qs.filter(created_at__gte=_local_midnight(rollup.end)))
-    ticket_values: dict[str, Any] = {}
-    ticket_fields: list[str] = []
-    if key is not None:
-        if expr is not None:
-            ticket_values[key] = expr
-        else:
-            ticket_fields.append(key)
-    if bucket is not None:
-        ticket_values[BUCKET] = bucket
+    ticket_fields, ticket_values = _group_by(key, expr, bucket)
     with _hashed(qs.db):
         for edge in edges:
             if ticket_fields or ticket_values:
