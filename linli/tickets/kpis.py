@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import operator
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import reduce
 from typing import Any
 
 from django.conf import settings
@@ -198,10 +196,7 @@ BUCKET = "linli_bucket"  # the trend's day, week or month, when the caller wants
 
 
 def _grouped_values(qs: QuerySet[Ticket], key: str, expr: Any, bucket: Any) -> QuerySet:
-    values: dict[str, Any] = {key: expr} if expr is not None else {}
-    if bucket is not None:
-        values[BUCKET] = bucket
-    fields = [] if expr is not None else [key]
+    fields, values = _group_by(key, expr, bucket)
     return qs.values(*fields, **values).annotate(**_metrics()).order_by()
 
 
@@ -247,12 +242,10 @@ def _total_and_groups(qs: QuerySet[Ticket], key: str | None, expr: Any = None, b
         for name, column in DURATIONS.items():
             values[f"linli_{name}"] = WidthBucket(column)
         cells, histograms = _cells(qs.values(*fields, **values).annotate(**counts).order_by(), key, bucket)
+        medians = band_medians(qs, DURATIONS, histograms, key, expr)
     else:
         with _hashed(qs.db):
             cells = list(qs.values(*fields, **values).annotate(**counts).order_by())
-    if by_buckets:
-        medians = band_medians(qs, DURATIONS, histograms, key, expr)
-    else:
         medians = _sorted_medians(qs, key, expr)
     return _folded(cells, key, bucket, medians)
 
@@ -310,8 +303,8 @@ def _sorted_medians(qs: QuerySet[Ticket], key: str | None, expr: Any) -> dict[An
     medians = _metrics(counts=False)
     if key is None:
         return {TOTAL: qs.aggregate(**medians)}
-    fields = [] if expr is not None else [key]
-    sql, params = (qs.values(*fields, **({key: expr} if expr is not None else {})).annotate(**medians)
+    fields, values = _group_by(key, expr, None)
+    sql, params = (qs.values(*fields, **values).annotate(**medians)
                    .annotate(linli_total=_Grouping(key)).order_by().query.sql_with_params())
     head, sep, group_by = sql.rpartition(" GROUP BY ")
     if not sep or not group_by.strip().isdigit():
@@ -386,6 +379,13 @@ def _grouped(qs: QuerySet[Ticket], key: str, group: str, bucket: Any,
     return total, [_row(str(r[key]) if r[key] is not None else "", labels.get(r[key], "—"), r) for r in found], trend
 
 
+def _path_part(column: str, parent_path: str) -> Func:
+    """The id (as text) of the child of ``parent_path`` a path column lies under, "" for the parent itself
+    (PostgreSQL's SPLIT_PART): "/1/4/17/" under "/1/" is part 3 of "", "1", "4", "17", ""."""
+    return Func(F(column), Value("/"), Value(parent_path.count("/") + 1), function="SPLIT_PART",
+                output_field=CharField())
+
+
 def _child_key(parent_path: str) -> Substr:
     """The id (as text) of the child of ``parent_path`` a ticket's place lies under: "/1/4/17/90/" under "/1/" is
     "4". Only for tickets strictly below the parent."""
@@ -412,9 +412,7 @@ def _place_rows(actor: Actor, qs: QuerySet[Ticket], place: Place | None,
     else:
         children, parent_path = list(Place.objects.filter(parent__isnull=True)), "/"
     if connections[qs.db].vendor == "postgresql":  # "" for tickets at the place itself: no child's row
-        # the path's part after the parent's: "/1/4/17/" under "/1/" is part 3 of "", "1", "4", "17", ""
-        key = Func(F("place_path"), Value("/"), Value(parent_path.count("/") + 1), function="SPLIT_PART",
-                   output_field=CharField())
+        key = _path_part("place_path", parent_path)
         total, found, trend = _total_and_groups(qs, "child", key, bucket, rollup=rollup)
     else:
         total = qs.aggregate(**_metrics())
@@ -597,15 +595,14 @@ def _rollup_for(actor: Actor, f: KpiFilter, qs: QuerySet[Ticket], place: Place |
         return None
     parent_path = None
     if group == "place":
-        parent_path = place.path if place is not None else ("/" if GLOBAL_PATH in paths else None)
+        parent_path = place.path if place is not None else (GLOBAL_PATH if GLOBAL_PATH in paths else None)
         if parent_path is not None and (parent_path.count("/") - 1 >= kpi_rollup.AREA_SEGMENTS):
             return None  # the rows would be estates
     if not kpi_rollup.available(qs.db):
         return None
     # a row whose tickets all left it (withdrawn, moved) counts nothing and makes no group
     rows = KpiMonth.objects.using(qs.db).filter(month__gte=months[0], month__lt=months[1], tickets__gt=0)
-    if GLOBAL_PATH not in paths:
-        rows = rows.filter(reduce(operator.or_, (Q(area_path__startswith=p) for p in paths)))
+    rows = rows.filter(actor.scope_q(Perm.TICKET_KPI, field_name="area_path"))  # the scope, on the community paths
     if place is not None:
         rows = rows.filter(area_path__startswith=place.path)
     for name in ("organisation_id", "category_id", "kind"):
@@ -630,8 +627,7 @@ def _rolled_up(rollup: _Rollup, qs: QuerySet[Ticket], key: str | None, expr: Any
     fields: list[str] = []
     values: dict[str, Any] = {}
     if key == "child":
-        values["child"] = Func(F("area_path"), Value("/"), Value(rollup.parent_path.count("/") + 1),
-                               function="SPLIT_PART", output_field=CharField())
+        values["child"] = _path_part("area_path", rollup.parent_path)
     elif key == "month":
         fields.append("month")
     elif key is not None:
@@ -672,8 +668,7 @@ def _rolled_up(rollup: _Rollup, qs: QuerySet[Ticket], key: str | None, expr: Any
 def _histograms(qs: QuerySet[Ticket], key: str, expr: Any) -> dict[str, dict[Any, dict[int, int]]]:
     """Per group of ``key`` (or of ``expr`` named ``key``), the number of tickets in each bucket of each duration
     (``histograms[name][group] = {bucket: count}``), in one hashed pass over the tickets."""
-    values: dict[str, Any] = {key: expr} if expr is not None else {}
-    fields = [] if expr is not None else [key]
+    fields, values = _group_by(key, expr, None)
     for name, column in DURATIONS.items():
         values[f"linli_{name}"] = WidthBucket(column)
     histograms: dict[str, dict[Any, dict[int, int]]] = {name: {} for name in DURATIONS}
