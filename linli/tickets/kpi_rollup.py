@@ -147,6 +147,5 @@ def whole_months(since: dt.date, until: dt.date) -> tuple[dt.date, dt.date] | No
     """The first day of the first month wholly inside [since, until] and the first day after the last such month;
     None when there is no whole month."""
     first = since if since.day == 1 else (since.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    after = (until + dt.timedelta(days=1))
-    end = after.replace(day=1)
+    end = (until + dt.timedelta(days=1)).replace(day=1)
     return (first, end) if first < end else None

@@ -362,9 +362,9 @@ def _cells(grouped: QuerySet, key: str | None, bucket: Any) -> tuple[list[dict[s
 
 def _total_only(qs: QuerySet[Ticket], bucket: Any, rollup: _Rollup | None = None
                 ) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
-    """The metrics of all of ``qs`` and the trend's buckets (with ``bucket``). Without a trend one aggregate
-    (``percentile_cont`` then sorts each duration once: cheaper than hashing the tickets by duration buckets to
-    spare that sort, which pays off when groups would sort them twice)."""
+    """The metrics of all of ``qs`` and the trend's buckets (with ``bucket``). Without a trend or the rollup one
+    aggregate (``percentile_cont`` then sorts each duration once: cheaper than hashing the tickets by duration
+    buckets to spare that sort, which pays off when groups would sort them twice)."""
     if bucket is None and rollup is None:
         return qs.aggregate(**_metrics()), None
     total, _groups, trend = _total_and_groups(qs, None, bucket=bucket, rollup=rollup)
