@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from ninja import Query, Router, Schema, Status
 
 from linli.api import Paging, actor_of, paginate
 from linli.core.actor import Actor
-from linli.core.errors import invalid
 from linli.core.permissions import Perm
 from linli.places.queries import access_place
 from linli.places.schemas import Id
@@ -95,16 +93,8 @@ def ticket(request, alert_id: int, payload: TicketIn):
 
 
 def _users(actor: Actor, ids: list[int] | None) -> list[Any] | None:
-    """Users to route to: each must hold a role somewhere the actor manages rules (else the id is refused)."""
-    from linli.accounts.models import RoleAssignment
-
-    if ids is None:
-        return None
-    allowed = set(RoleAssignment.objects.filter(actor.scope_q(Perm.RULE_MANAGE), active=True, user_id__in=ids)
-                  .values_list("user_id", flat=True))
-    if set(ids) - allowed:
-        raise invalid("route_user_ids", "not_found", "接收人不存在或不在您的管辖范围", "unknown user in your area")
-    return list(get_user_model().objects.filter(pk__in=ids))
+    """Users to route to (None: leave them as they are); ids outside the actor's area are refused."""
+    return None if ids is None else queries.route_users_for(actor, ids, field="route_user_ids")
 
 
 def _fields(payload: Schema, exclude: set[str]) -> dict[str, Any]:

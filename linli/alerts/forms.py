@@ -7,14 +7,16 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from linli.core.actor import Actor
+from linli.core.errors import ValidationFailed
 from linli.core.permissions import Perm, Role
-from linli.core.web import in_english
+from linli.core.web import in_english, message_of
 from linli.devices.adapters import EventKind
 from linli.people.forms import place_choices
 from linli.places.choices import PlaceKind
@@ -23,7 +25,7 @@ from linli.tickets.choices import TicketKind
 
 from .choices import ACTIVE, NOT_SEEN, AlertStatus, RouteRole, Severity
 from .models import Alert, Rule
-from .queries import visible_alerts
+from .queries import routable_assignments, route_users_for, visible_alerts
 
 ALL = [("", _("全部"))]
 AREA_KINDS = (PlaceKind.COMMUNITY, PlaceKind.ESTATE, PlaceKind.BUILDING)
@@ -33,6 +35,7 @@ EVERY_STATUS = "all"
 SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.MAJOR: 1, Severity.MINOR: 2, Severity.WARNING: 3}
 WEEKDAYS = [(0, _("周一")), (1, _("周二")), (2, _("周三")), (3, _("周四")), (4, _("周五")), (5, _("周六")), (6, _("周日"))]
 ESCALATION_ROWS = 3
+ROUTE_USERS_SHOWN = 10  # rows of the route-user list box
 ESCALATION_ROLES = [(r.value, r.label) for r in Role if r not in (Role.RESIDENT, Role.SYSTEM_ADMIN, Role.OWNERS_COMMITTEE)]
 
 
@@ -126,6 +129,40 @@ class AlertTicketForm(forms.Form):
             (str(c.pk), (c.name_en or c.name) if english else c.name) for c in categories]
 
 
+def person_name(user: Any) -> str:
+    """How staff know a user: the profile's display name or the full name, with the username when it differs."""
+    profile = getattr(user, "linli_profile", None)
+    name = (profile.display_name if profile is not None else "") or user.get_full_name()
+    username = user.get_username()
+    return f"{name}（{username}）" if name and name != username else username
+
+
+def route_user_choices(actor: Actor, kept: list[Any]) -> list[tuple[str, str]]:
+    """The users a rule may notify directly: active accounts holding a role in the actor's rule area (the scoped
+    query the API checks too), each with their roles and places, in place order; then the users the rule already
+    routes to from outside that area (they may stay or be removed, not be added elsewhere)."""
+    roles = dict(Role.choices)
+    assignments = (routable_assignments(actor).filter(user__is_active=True)
+                   .select_related("user", "user__linli_profile", "place").order_by("place_path", "user__username"))
+    users: dict[int, Any] = {}
+    posts: dict[int, list[str]] = {}
+    for a in assignments:
+        users.setdefault(a.user_id, a.user)
+        posts.setdefault(a.user_id, []).append(f"{roles.get(a.role, a.role)} {a.place.name if a.place else ''}".strip())
+    choices = [(str(pk), f"{person_name(user)} · {'；'.join(posts[pk])}") for pk, user in users.items()]
+    choices += [(str(u.pk), f"{person_name(u)} · {_('不在您的管辖范围')}") for u in kept if u.pk not in users]
+    return choices
+
+
+class RouteUsersField(forms.MultipleChoiceField):
+    """The users picked. Which ids are allowed is the scoped query's call (``RuleForm.clean_route_users``), so an id
+    posted by hand gets the same refusal as over the API, not the generic "not one of the choices"."""
+
+    def validate(self, value: Any) -> None:
+        if self.required and not value:
+            raise ValidationError(self.error_messages["required"], code="required")
+
+
 def _number(text: str) -> Any:
     """A number typed in a box, or the text itself (the rule check then names the field)."""
     text = (text or "").strip()
@@ -169,6 +206,9 @@ class RuleForm(forms.Form):
                                               choices=WEEKDAYS, widget=forms.CheckboxSelectMultiple)
     route_roles = forms.MultipleChoiceField(label=_("通知角色"), required=False, choices=RouteRole.choices,
                                             widget=forms.CheckboxSelectMultiple)
+    route_users = RouteUsersField(label=_("直接通知人员"), required=False,
+                                  widget=forms.SelectMultiple(attrs={"size": ROUTE_USERS_SHOWN}),
+                                  help_text=_("告警产生时另行通知的人员（在通知角色之外）；按住 Ctrl（Mac 为 ⌘）可多选或取消选择"))
     auto_resolve_minutes = forms.IntegerField(label=_("无重复自动解除（分钟）"), required=False, min_value=1,
                                               max_value=100000)
     resolve_kinds = forms.MultipleChoiceField(label=_("解除告警的事件类型"), required=False,
@@ -191,6 +231,19 @@ class RuleForm(forms.Form):
         else:
             self.fields["place"].choices = place_choices(actor, Perm.RULE_MANAGE, RULE_PLACE_KINDS)
         self.escalation_fields: dict[int, int] = {}
+        kept = sorted(rule.route_users.all(), key=lambda u: u.pk) if rule is not None else []
+        self.kept_route_user_ids = {u.pk for u in kept}
+        self.fields["route_users"].choices = route_user_choices(actor, kept)
+        self.route_user_list: list[Any] = []
+
+    def clean_route_users(self) -> list[str]:
+        """Refuse the lot when any id is outside the actor's area (and not already on the rule): nothing is saved."""
+        ids = self.cleaned_data["route_users"]
+        try:
+            self.route_user_list = route_users_for(self.actor, ids, field="route_users", keep=self.kept_route_user_ids)
+        except ValidationFailed as exc:
+            raise ValidationError([message_of(e) for e in exc.errors]) from exc
+        return ids
 
     @classmethod
     def initial_from(cls, rule: Rule) -> dict[str, Any]:
@@ -200,6 +253,7 @@ class RuleForm(forms.Form):
             "repeat_minutes", "weekdays", "route_roles", "auto_resolve_minutes", "resolve_kinds", "enabled")}
         data["min_score"] = "" if rule.min_score is None else f"{rule.min_score:g}"
         data["zones"] = ", ".join(rule.zones or [])
+        data["route_users"] = sorted(str(u.pk) for u in rule.route_users.all())
         for name in ("time_from", "time_until"):
             value = getattr(rule, name)
             data[name] = value.strftime("%H:%M") if value else ""
@@ -233,6 +287,10 @@ class RuleForm(forms.Form):
         if self.rule is None:
             fields["code"] = data["code"].strip()
         return fields
+
+    def chosen_route_users(self) -> list[Any]:
+        """The users picked (checked by ``clean_route_users``), for the rule actions' ``route_users=``."""
+        return self.route_user_list
 
     def chosen_place(self) -> Any:
         return access_place(self.actor, self.cleaned_data["place"])

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q, QuerySet
 
 from linli.core.actor import Actor
-from linli.core.errors import NotFound
+from linli.core.errors import NotFound, invalid
 from linli.core.permissions import Perm, Role
 from linli.places.queries import access_place
 
@@ -89,6 +91,30 @@ def visible_rules(actor: Actor) -> QuerySet[Rule]:
 
 def access_rule(actor: Actor, pk: int) -> Rule:
     return _get(visible_rules(actor).prefetch_related("route_users"), pk, "rule")
+
+
+def routable_assignments(actor: Actor) -> QuerySet:
+    """Active role assignments inside the actor's RULE_MANAGE area: their users are the ones a rule of this actor
+    may notify directly (``Rule.route_users``)."""
+    from linli.accounts.models import RoleAssignment
+
+    return RoleAssignment.objects.filter(actor.scope_q(Perm.RULE_MANAGE), active=True)
+
+
+def route_users_for(actor: Actor, ids: Iterable[Any], *, field: str = "route_user_ids",
+                    keep: Iterable[int] = ()) -> list[Any]:
+    """The users of ``ids`` to route a rule to. Each must hold a role somewhere the actor manages rules, or be in
+    ``keep`` (already routed to by the rule being edited); anything else (an unknown id, another area's user, a
+    value that is not an id) refuses them all, naming ``field``."""
+    refused = invalid(field, "not_found", "接收人不存在或不在您的管辖范围", "unknown user in your area")
+    try:
+        wanted = {int(i) for i in ids}
+    except (TypeError, ValueError) as exc:
+        raise refused from exc
+    allowed = set(routable_assignments(actor).filter(user_id__in=wanted).values_list("user_id", flat=True))
+    if wanted - allowed - set(keep):
+        raise refused
+    return list(get_user_model().objects.filter(pk__in=wanted).order_by("pk"))
 
 
 def visible_care_tags(actor: Actor, *, place_path: str = "", alerting_only: bool = False) -> QuerySet:

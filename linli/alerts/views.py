@@ -13,7 +13,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -46,6 +47,7 @@ from .forms import (
     NoteForm,
     RuleForm,
     ThresholdForm,
+    person_name,
 )
 from .models import Alert, Rule
 
@@ -349,8 +351,9 @@ def rules_at(actor: Actor, place: Place) -> list[dict[str, Any]]:
     """Every rule that applies at ``place`` or below it, grouped by code; for each code the rule that decides at
     the place itself (the nearest one: an override beats the shipped default, even when it is disabled)."""
     above = ["", *queries.ancestors(place.path)]
+    people = Prefetch("route_users", queryset=get_user_model().objects.select_related("linli_profile").order_by("pk"))
     rules = list(queries.visible_rules(actor).filter(Q(place_path__in=above) | Q(place_path__startswith=place.path))
-                 .select_related("place").order_by("code", "place_path"))
+                 .select_related("place").prefetch_related(people).order_by("code", "place_path"))
     labels = place_labels(r.place for r in rules if r.place_id)
     groups: dict[str, dict[str, Any]] = {}
     english = in_english()
@@ -360,6 +363,7 @@ def rules_at(actor: Actor, place: Place) -> list[dict[str, Any]]:
         rule.label = (rule.name_en or rule.name) if english else rule.name
         rule.conditions = conditions(rule)
         rule.routes = [str(dict(RouteRole.choices).get(r, r)) for r in rule.route_roles or []]
+        rule.route_people = [person_name(u) for u in rule.route_users.all()]
         rule.steps = escalation_text(rule)
         rule.below = rule.place_path not in above
         rule.editable = bool(rule.place_id) and actor.can(Perm.RULE_MANAGE, rule.place_path)
@@ -397,7 +401,8 @@ def rule_new(request: HttpRequest) -> HttpResponse:
         form = RuleForm(request.POST, actor=actor)
         if form.is_valid():
             try:
-                rule = actions.create_rule(actor=actor, place=form.chosen_place(), fields=form.rule_fields())
+                rule = actions.create_rule(actor=actor, place=form.chosen_place(), fields=form.rule_fields(),
+                                           route_users=form.chosen_route_users())
             except ValidationFailed as exc:
                 _rule_errors(form, exc)
             else:
@@ -423,7 +428,8 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = RuleForm(request.POST, actor=actor, rule=rule)
         if form.is_valid():
             try:
-                actions.update_rule(actor=actor, rule=rule, fields=form.rule_fields())
+                actions.update_rule(actor=actor, rule=rule, fields=form.rule_fields(),
+                                    route_users=form.chosen_route_users())
             except ValidationFailed as exc:
                 _rule_errors(form, exc)
             else:
