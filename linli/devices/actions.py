@@ -409,7 +409,11 @@ def reprocess_quarantined(*, actor: Actor, item: QuarantinedPayload) -> Quaranti
     registered). Parsed: its events are stored as if just received (at the original time) and the row is marked
     reprocessed. Still refused: the row stays open with the current reason. Either way the attempt is audited."""
     actor.require(Perm.DEVICE_MANAGE, item.place_path)
-    if item.source == Source.AUTH or item.device_id is None:
+    if not item.reprocessable:
+        if item.source == Source.FRIGATE:
+            raise Conflict("Frigate 报文不指明发送设备，无法重新处理",
+                           "a Frigate message names no sending device: it cannot be processed again",
+                           code="not_reprocessable")
         raise Conflict("认证失败的记录没有报文，无法重新处理", "a refused request kept no payload to process",
                        code="not_reprocessable")
     if item.truncated:

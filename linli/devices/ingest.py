@@ -156,7 +156,7 @@ def _prepare(sub: Submission, received_at: dt.datetime, refused: list[Quarantine
     for d in [device, *targets.values()]:
         if isinstance(d, Device) and d.wearer_id:
             wearers[d.pk] = d.wearer_id
-    refused += [_reject_row(device, member_source, device.serial if device else "", r.reason_code, r.message_zh,
+    refused += [reject_row(device, member_source, device.serial if device else "", r.reason_code, r.message_zh,
                             r.message_en, r.raw, received_at, sub.remote_ip) for r in sub.rejects]
     if device is not None:
         seen[device.pk] = device
@@ -164,7 +164,7 @@ def _prepare(sub: Submission, received_at: dt.datetime, refused: list[Quarantine
     for event in sub.events:
         target = own or targets[event.device_ref]
         if isinstance(target, Quarantine):
-            refused.append(_reject_row(device, member_source, event.device_ref, target.reason_code,
+            refused.append(reject_row(device, member_source, event.device_ref, target.reason_code,
                                        target.message_zh, target.message_en, event.raw, received_at, sub.remote_ip))
             continue
         if event.kind in LIVENESS_KINDS:
@@ -328,7 +328,7 @@ def sweep_offline_devices(now: dt.datetime | None = None) -> list[int]:
 
 # ------------------------------------------------------------------------------------------------ quarantine
 
-def _reject_row(device: Device | None, source: str, device_ref: str, reason: str, zh: str, en: str, raw: str,
+def reject_row(device: Device | None, source: str, device_ref: str, reason: str, zh: str, en: str, raw: str,
                 received_at: dt.datetime, remote_ip: str | None) -> QuarantinedPayload:
     data = raw.encode("utf-8", "replace")
     return quarantine_row(device=device, source=source, device_ref=device_ref, reason_code=reason, message_zh=zh,

@@ -241,6 +241,12 @@ class QuarantinedPayload(models.Model):
         ordering = ["-received_at", "-id"]
         indexes = [models.Index(fields=["device", "reason_code", "received_at"], name="quarantine_device_reason")]
 
+    @property
+    def reprocessable(self) -> bool:
+        """Whether the payload can be parsed again: it has a sending device and its bytes. A refused request kept
+        none; a Frigate message names no sender (the row may sit under its Frigate server only to be seen)."""
+        return self.source not in (Source.AUTH, Source.FRIGATE) and self.device_id is not None
+
 
 class PendingBatch(models.Model):
     """Events stored but not yet processed (last-seen times, and rules once they exist). Written in the same

@@ -40,14 +40,13 @@ from linli.core import context
 
 from .adapters import Quarantine, Reason, parse_frigate, parse_generic
 from .choices import ENDPOINT_VENDORS, Source, Vendor
-from .ingest import Submission, processing_inline, quarantine_row, record_submissions, refusal
+from .ingest import Submission, processing_inline, quarantine_row, record_submissions, refusal, reject_row
 from .models import Device, QuarantinedPayload
 from .pipeline import process_batch
 from .storage import where_in
 
 log = logging.getLogger(__name__)
 
-FRIGATE_SOURCE = "frigate"  # quarantine rows of Frigate messages (never reprocessable: no sending device)
 JSON = "application/json"
 RETRY_PAUSE = 1.0  # seconds between attempts to store a batch while the database is unavailable
 DEFAULT_MAX_BATCH = 2000  # messages per stored batch (and the receive maximum: a whole batch may be in flight)
@@ -100,6 +99,7 @@ class Message(NamedTuple):  # a tuple: one is made for every message received, i
     qos: int
     arrived: float = 0.0  # time.monotonic() when the message came in (0: unknown)
     link: int = 0  # which of the consumer's broker connections it came on (acknowledged only on that one)
+    dup: bool = False  # the broker's DUP flag: it sent this message before (redelivered after a lost acknowledgement)
 
 
 @dataclass
@@ -132,6 +132,7 @@ def store_batch(messages: Sequence[Message], config: MqttConfig, received_at: dt
         for serial, group in generic.items():
             _parse_generic(serial, devices.get(serial), group, received_at, submissions, kept)
         _parse_frigate(frigate, received_at, submissions, kept)
+        kept = [row for row in kept if not (getattr(row, "redelivered", False) and kept_before(row))]
         QuarantinedPayload.objects.bulk_create(kept)
         stored = record_submissions(submissions, received_at=received_at) if submissions else None
     if stored is not None:
@@ -188,10 +189,23 @@ def _topic_devices(serials: set[str]) -> dict[str, Device]:
 
 def _row(device: Device | None, source: str, device_ref: str, error: Quarantine, message: Message,
          received_at: dt.datetime) -> QuarantinedPayload:
-    return quarantine_row(device=device, source=source, device_ref=device_ref, reason_code=error.reason_code,
-                          message_zh=error.message_zh, message_en=error.message_en, content_type=JSON,
-                          payload=message.payload, size=len(message.payload), received_at=received_at,
-                          remote_ip=None)
+    row = quarantine_row(device=device, source=source, device_ref=device_ref, reason_code=error.reason_code,
+                         message_zh=error.message_zh, message_en=error.message_en, content_type=JSON,
+                         payload=message.payload, size=len(message.payload), received_at=received_at,
+                         remote_ip=None)
+    row.redelivered = message.dup  # not a field: store_batch checks it before inserting
+    return row
+
+
+def kept_before(row: QuarantinedPayload) -> bool:
+    """A row for a redelivered message (or one of its members) that an earlier delivery already kept: the same
+    source, sender, reason and bytes within the session expiry (the broker redelivers only within it). Events are
+    stored once by their key; this keeps their rejected neighbours once too. Only redeliveries are checked, so a
+    device that really sends the same bad payload twice shows twice."""
+    since = row.received_at - dt.timedelta(seconds=settings.LINLI_MQTT_SESSION_EXPIRY)
+    return QuarantinedPayload.objects.filter(
+        source=row.source, device_ref=row.device_ref, reason_code=row.reason_code, size=row.size,
+        received_at__gte=since, payload=row.payload).exists()
 
 
 def _parse_generic(serial: str, device: Device | None, messages: list[Message], received_at: dt.datetime,
@@ -210,7 +224,12 @@ def _parse_generic(serial: str, device: Device | None, messages: list[Message], 
             kept.append(_row(device, Source.GENERIC, device.serial, exc, message, received_at))
             continue
         events += result.events
-        rejects += result.rejects
+        if message.dup:  # members an earlier delivery kept already are not kept again
+            rejects += [r for r in result.rejects if not kept_before(reject_row(
+                device, Source.GENERIC_MEMBER, device.serial, r.reason_code, r.message_zh, r.message_en, r.raw,
+                received_at, None))]
+        else:
+            rejects += result.rejects
     submissions.append(Submission(device=device, vendor=device.vendor, source=Source.GENERIC, events=events,
                                   rejects=rejects))
 
@@ -222,12 +241,23 @@ def _parse_frigate(messages: list[Message], received_at: dt.datetime, submission
     if not messages:
         return
     events = []
+    bad: list[tuple[Message, Quarantine]] = []
     for message in messages:
         try:
             events += parse_frigate(message.topic, message.payload, received_at=received_at).events
         except Quarantine as exc:
-            kept.append(_row(None, FRIGATE_SOURCE, message.topic.rpartition("/")[0], exc, message, received_at))
-    submissions.append(Submission(device=None, vendor=Vendor.FRIGATE, source=FRIGATE_SOURCE, events=events))
+            bad.append((message, exc))
+    if bad:
+        # A message that cannot be read names no camera; it is kept under the Frigate server its topic prefix names,
+        # when that is registered, so that the operators of its place see it (rows without a place only the
+        # district-wide roles do).
+        servers = {d.serial: d for d in Device.objects.filter(
+            vendor=Vendor.FRIGATE, retired_at__isnull=True,
+            serial__in={m.topic.rpartition("/")[0] for m, _ in bad})}
+        for message, exc in bad:
+            prefix = message.topic.rpartition("/")[0]
+            kept.append(_row(servers.get(prefix), Source.FRIGATE, prefix, exc, message, received_at))
+    submissions.append(Submission(device=None, vendor=Vendor.FRIGATE, source=Source.FRIGATE, events=events))
 
 
 def _count(outcome: BatchOutcome, stored: int, duplicates: int, quarantined: int) -> None:
@@ -378,7 +408,8 @@ class _LeanClient(paho.Client):
                     self._easy_log(paho.MQTT_LOG_DEBUG, "Received malformed packet: PUBLISH of %d bytes", length)
                     return paho.MQTTErrorCode.MQTT_ERR_PROTOCOL, pos, 0
                 # A topic that is not UTF-8 (brokers refuse those) ends in quarantine under its readable part.
-                put(Message(buf[i + 2:t_end].decode("utf-8", "replace"), buf[p:end], mid, qos, arrived, link))
+                put(Message(buf[i + 2:t_end].decode("utf-8", "replace"), buf[p:end], mid, qos, arrived, link,
+                            bool(header & 8)))
             else:
                 rc = self._paho_packet(header, buf[i:end], i - pos - 1)
                 if rc:
@@ -475,7 +506,7 @@ class Consumer:
 
     def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
         self.inbox.put(Message(message.topic, message.payload, message.mid, message.qos, time.monotonic(),
-                               self.link))
+                               self.link, bool(message.dup)))
 
     def connect(self) -> None:
         properties = Properties(PacketTypes.CONNECT)

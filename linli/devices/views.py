@@ -192,7 +192,7 @@ def quarantine_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "devices/quarantine_detail.html", {
         "item": item, "payload_visible": visible,
         "payload_text": bytes(item.payload[:64 * 1024]).decode("utf-8", "replace") if visible else "",
-        "can_reprocess": bool(item.place_path) and actor.can(Perm.DEVICE_MANAGE, item.place_path),
+        "can_reprocess": item.reprocessable and actor.can(Perm.DEVICE_MANAGE, item.place_path),
     })
 
 
