@@ -222,7 +222,8 @@ def process_events(event_ids: Sequence[int], now: dt.datetime | None = None,
                    events: Sequence[dict] | None = None) -> list[int]:
     """Stored events through the rules (called by linli.devices.pipeline.after_store): alerts opened or repeated,
     alerts resolved by an event (a device back online), and care alerts resolved by the resident's passage.
-    ``events``: the events as dicts of linli.alerts.rules.EVENT_FIELDS when the caller has read them already.
+    ``events``: the events of the rules' kinds as dicts of linli.alerts.rules.EVENT_FIELDS, when the caller has
+    read them already (others may be left out).
     Returns the ids of the alerts opened or repeated."""
     from linli.devices.models import Device
 
@@ -241,19 +242,13 @@ def process_events(event_ids: Sequence[int], now: dt.datetime | None = None,
         for alert in Alert.objects.filter(kind=code, source_key=f"d{device_id}", status__in=ACTIVE):
             close_alert(actor=SYSTEM, alert=alert, status=AlertStatus.RESOLVED, note="resolved by the device",
                         now=now, check=False)
-    if events is None:
-        resolve_seen(event_ids, now)
-    else:
-        # Only passages of residents with an active not-seen alert can resolve one (usually nobody's): hand
-        # resolve_seen just those instead of making it read the whole batch again.
-        from linli.devices.pipeline import PASSAGES
+    # Only passages of residents with an active not-seen alert can resolve one (usually nobody has one): those are
+    # read only when someone is waiting.
+    from .choices import NOT_SEEN
 
-        from .choices import NOT_SEEN
-
-        waiting = set(Alert.objects.filter(kind=NOT_SEEN, status__in=ACTIVE).values_list("resident_id", flat=True))
-        seen = [e["pk"] for e in events if e["resident_id"] in waiting and e["kind"] in PASSAGES]
-        if seen:
-            resolve_seen(seen, now)
+    waiting = set(Alert.objects.filter(kind=NOT_SEEN, status__in=ACTIVE).values_list("resident_id", flat=True))
+    if waiting:
+        resolve_seen(event_ids, now, residents=waiting)
     return alerts
 
 

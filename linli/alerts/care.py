@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -171,14 +171,18 @@ def _why(since: dt.datetime, hours: float, routine: Routine | None) -> dict:
     return why
 
 
-def resolve_seen(event_ids: Sequence[int], now: dt.datetime) -> int:
-    """Resolve the active not-seen alerts of residents who passed a door after the time the alert counted from."""
+def resolve_seen(event_ids: Sequence[int], now: dt.datetime, residents: Collection[int] | None = None) -> int:
+    """Resolve the active not-seen alerts of residents who passed a door after the time the alert counted from
+    (``residents``: only these residents' passages are read)."""
     from linli.devices.models import DeviceEvent
     from linli.devices.pipeline import PASSAGES
+    from linli.devices.storage import with_ids
 
     from .actions import SYSTEM, close_alert
 
-    passages = DeviceEvent.objects.filter(pk__in=event_ids, kind__in=PASSAGES, resident__isnull=False)
+    passages = with_ids(DeviceEvent.objects.filter(kind__in=PASSAGES, resident__isnull=False), event_ids)
+    if residents is not None:
+        passages = passages.filter(resident_id__in=residents)
     latest: dict[int, dt.datetime] = {}
     for resident_id, at in passages.values_list("resident_id", "occurred_at"):
         latest[resident_id] = max(at, latest.get(resident_id, at))

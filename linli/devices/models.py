@@ -194,14 +194,15 @@ class PersonPresence(models.Model):
     resident = models.OneToOneField("people.Resident", primary_key=True, on_delete=models.CASCADE,
                                     related_name="presence")
     last_seen_at = models.DateTimeField(_("最近通行"))
-    # No database constraint: every batch moves hundreds of these forward, and PostgreSQL checks each new value
-    # against the events table (the largest, fastest-growing one) at commit, with a plan cached by the connection
-    # while that table was small: a sequential scan per row once it has grown (seconds per batch, measured). The
-    # pipeline writes only ids of events it has just read; deleting events still clears it (on_delete, in Django).
+    # No database constraints: every batch moves hundreds of these forward, and PostgreSQL checks each new value at
+    # commit, one query per row and key. For last_event that query ran against the events table (the largest,
+    # fastest-growing one) with a plan cached by the connection while that table was small: a sequential scan per
+    # row once it has grown (seconds per batch, measured). The pipeline writes only ids of events and devices it
+    # has just read; deleting events or devices still clears them (on_delete, in Django).
     last_event = models.ForeignKey(DeviceEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                    db_index=False, db_constraint=False)
     last_device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                    db_index=False)
+                                    db_index=False, db_constraint=False)
     last_place_path = models.CharField(max_length=255, blank=True, help_text="the device's place path at the time")
     last_kind = models.CharField(max_length=32, blank=True)
 

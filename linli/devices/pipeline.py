@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Collection, Sequence
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -19,7 +18,7 @@ from django.utils import timezone
 
 from .adapters import LIVENESS_KINDS, PASSAGE_KINDS
 from .models import Device, DeviceEvent, PendingBatch, PersonPresence
-from .storage import int_array, row_source, with_ids
+from .storage import in_list, with_ids
 
 REDRIVE_AFTER = dt.timedelta(minutes=1)  # a batch still pending after this was left behind by its task
 REDRIVE_BATCHES = 200
@@ -29,30 +28,19 @@ PASSAGES = frozenset(k.value for k in PASSAGE_KINDS)
 LIVENESS = frozenset(k.value for k in LIVENESS_KINDS)
 
 
-class StoredEvent(NamedTuple):
-    pk: int
-    device_id: int
-    kind: str
-    occurred_at: dt.datetime
-    resident_id: int | None
-    place_path: str
-
-
-def load_events(event_ids: Sequence[int]) -> list[StoredEvent]:
-    return [_stored(row) for row in load_rows(event_ids)]
-
-
-def load_rows(event_ids: Sequence[int]) -> list[dict]:
-    """The stored events as dicts of the fields the steps read (linli.alerts.rules.EVENT_FIELDS), in one query.
+def load_rows(event_ids: Sequence[int], kinds: Collection[str] | None = None) -> list[dict]:
+    """The stored events (only those of ``kinds`` when given) as dicts of the fields the rules read
+    (linli.alerts.rules.EVENT_FIELDS), in one query.
 
     PostgreSQL: one hand-written query and the dicts built here (the ORM's ``values()`` costs more in Python than
     the query in the database for a batch of a thousand); ``attrs`` decoded only when not empty (most events)."""
     from linli.alerts.rules import EVENT_FIELDS
 
-    if not event_ids:
+    if not event_ids or kinds is not None and not kinds:
         return []
     if connection.vendor != "postgresql":
-        return list(with_ids(DeviceEvent.objects.all(), event_ids).values(*EVENT_FIELDS))
+        rows = with_ids(DeviceEvent.objects.all(), event_ids)
+        return list((rows if kinds is None else rows.filter(kind__in=kinds)).values(*EVENT_FIELDS))
     quote = connection.ops.quote_name
     meta = DeviceEvent._meta
     columns = []
@@ -63,9 +51,12 @@ def load_rows(event_ids: Sequence[int]) -> list[dict]:
         columns.append(f"(extract(epoch FROM {column}) * 1000000)::int8" if name in _TIME_FIELDS else column)
     attrs = EVENT_FIELDS.index("attrs")
     times = [i for i, name in enumerate(EVENT_FIELDS) if name in _TIME_FIELDS]
+    where, params = in_list("id", event_ids, "bigint")
+    if kinds is not None:
+        where_kind, kind_params = in_list("kind", kinds)
+        where, params = f"{where} AND {where_kind}", params + kind_params
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM {quote(meta.db_table)} WHERE id = ANY(%s::bigint[])",
-                       [int_array(event_ids)])
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {quote(meta.db_table)} WHERE {where}", params)
         rows = cursor.fetchall()
     out = []
     for row in rows:
@@ -91,80 +82,79 @@ def _json_value(text: object) -> object:
     return json.loads(text)  # as JSONField.from_db_value (orjson would make a float of an integer beyond 64 bits)
 
 
-def _stored(row: dict) -> StoredEvent:
-    return StoredEvent(row["pk"], row["device_id"], row["kind"], row["occurred_at"], row["resident_id"],
-                       row["place_path"])
-
-
 def after_store(event_ids: Sequence[int], *, now: dt.datetime | None = None) -> None:
-    """Process stored events by id: devices' last-event times, the alert rules, then last-seen times. The
-    events are read once and handed to every step. ``now`` stamps alert history (default: the present; the demo
-    gives the time of its story)."""
-    rows = load_rows(event_ids)
-    events = [_stored(row) for row in rows]
-    touch_devices(events)
-    from linli.alerts.actions import process_events
+    """Process stored events by id: devices' last-event times, the alert rules, then last-seen times.
 
-    process_events(event_ids, events=rows, now=now)
+    Only the events the rules read (those of the rules' kinds, a small share of the stream) come back to Python;
+    last-event and last-seen times are computed and written by the database in one statement each, from the rows
+    where they lie. ``now`` stamps alert history (default: the present; the demo gives the time of its story)."""
+    if not event_ids:
+        return
+    from linli.alerts.actions import process_events
+    from linli.alerts.rules import current_rules
+
+    touch_devices(event_ids)
+    process_events(event_ids, events=load_rows(event_ids, kinds=current_rules().kinds), now=now)
     # Last: the rows of residents who passed stay locked only until the commit that follows. Two passes (two ingest
     # processes) move many of the same residents forward and waited on each other's rows for the whole pass when
     # this came first. Nothing in the rules reads last-seen times, and other transactions see all at once anyway.
-    update_presence(events)
+    update_presence(event_ids)
 
 
-def update_presence(events: Sequence[StoredEvent]) -> int:
-    """Each resident who passed a door or gate: last seen at their latest passage, in one statement for the batch.
-    Monotonic: the row changes only when the passage is newer than what it holds, so late events change nothing."""
-    latest: dict[int, StoredEvent] = {}
-    for event in events:
-        if event.kind in PASSAGES and event.resident_id is not None:
-            held = latest.get(event.resident_id)
-            if held is None or (event.occurred_at, event.pk) > (held.occurred_at, held.pk):
-                latest[event.resident_id] = event
-    if not latest:
+def update_presence(event_ids: Sequence[int]) -> int:
+    """Each resident who passed a door or gate among the events: last seen at their latest passage (the latest
+    occurred_at, then the highest id), in one statement, rows written in resident order (concurrent passes then
+    wait for each other instead of deadlocking). Monotonic: a row changes only when the passage is newer than what
+    it holds, so late events change nothing. Returns the rows inserted or moved."""
+    if not event_ids:
         return 0
-    table = connection.ops.quote_name(PersonPresence._meta.db_table)
-    columns = (("resident_id", "bigint"), ("last_seen_at", "timestamptz"), ("last_event_id", "bigint"),
-               ("last_device_id", "bigint"), ("last_place_path", "text"), ("last_kind", "text"))
-    names = [c for c, _ in columns]
+    quote = connection.ops.quote_name
+    table = quote(PersonPresence._meta.db_table)
+    events = quote(DeviceEvent._meta.db_table)
+    where_id, params = in_list("id", event_ids, "bigint")
+    where_kind, kind_params = in_list("kind", sorted(PASSAGES))
+    names = ("resident_id", "last_seen_at", "last_event_id", "last_device_id", "last_place_path", "last_kind")
     updates = ", ".join(f"{c} = excluded.{c}" for c in names[1:])
-    rows = [(resident_id, e.occurred_at, e.pk, e.device_id, e.place_path, e.kind)
-            for resident_id, e in sorted(latest.items())]
-    source, params = row_source(columns, rows)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({', '.join(names)}) {source} "
+            f"INSERT INTO {table} ({', '.join(names)}) "
+            f"SELECT resident_id, occurred_at, id, device_id, place_path, kind FROM ("
+            f"SELECT resident_id, occurred_at, id, device_id, place_path, kind, row_number() OVER ("
+            f"PARTITION BY resident_id ORDER BY occurred_at DESC, id DESC) AS n FROM {events} "
+            f"WHERE {where_id} AND {where_kind} AND resident_id IS NOT NULL) AS latest "
+            f"WHERE n = 1 ORDER BY resident_id "
             f"ON CONFLICT (resident_id) DO UPDATE SET {updates} WHERE {table}.last_seen_at < excluded.last_seen_at",
-            params,
+            params + kind_params,
         )
         return cursor.rowcount
 
 
-def touch_devices(events: Sequence[StoredEvent]) -> None:
-    """Each device's last-event time moves forward to its newest reported event (liveness rows excluded), in one
-    statement for the batch."""
-    newest: dict[int, dt.datetime] = {}
-    for event in events:
-        if event.kind in LIVENESS:
-            continue
-        if event.device_id not in newest or event.occurred_at > newest[event.device_id]:
-            newest[event.device_id] = event.occurred_at
-    if not newest:
-        return
-    table = connection.ops.quote_name(Device._meta.db_table)
-    source, params = row_source((("id", "bigint"), ("at", "timestamptz")), sorted(newest.items()))
+def touch_devices(event_ids: Sequence[int]) -> int:
+    """Each device's last-event time moves forward to its newest event among these (liveness rows excluded), in one
+    statement. Returns the devices moved."""
+    if not event_ids:
+        return 0
+    quote = connection.ops.quote_name
+    table = quote(Device._meta.db_table)
+    where_id, params = in_list("id", event_ids, "bigint")
+    where_kind, kind_params = in_list("kind", sorted(LIVENESS))
+    newest = (f"SELECT device_id AS id, max(occurred_at) AS at FROM {quote(DeviceEvent._meta.db_table)} "
+              f"WHERE {where_id} AND NOT {where_kind} GROUP BY device_id")
     newer = f"({table}.last_event_at IS NULL OR {table}.last_event_at < v.at)"
-    locked = ""
-    if connection.vendor == "postgresql":
-        # rows locked in id order (as ingest.mark_seen locks them): concurrent writers wait instead of deadlocking
-        locked = (f", l AS MATERIALIZED (SELECT {table}.id FROM {table} JOIN v ON {table}.id = v.id WHERE {newer} "
-                  f"ORDER BY {table}.id FOR NO KEY UPDATE OF {table})")
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH v (id, at) AS ({source}){locked} UPDATE {table} SET last_event_at = v.at FROM v "
-            f"WHERE {table}.id = v.id AND {newer}" + (f" AND {table}.id IN (SELECT id FROM l)" if locked else ""),
-            params,
-        )
+        if connection.vendor == "postgresql":
+            # rows locked in id order (as ingest.mark_seen locks them): concurrent writers wait instead of deadlocking
+            cursor.execute(
+                f"WITH v AS MATERIALIZED ({newest}), l AS MATERIALIZED (SELECT {table}.id FROM {table} JOIN v ON "
+                f"{table}.id = v.id WHERE {newer} ORDER BY {table}.id FOR NO KEY UPDATE OF {table}) "
+                f"UPDATE {table} SET last_event_at = v.at FROM v WHERE {table}.id = v.id AND {newer} "
+                f"AND {table}.id IN (SELECT id FROM l)",
+                params + kind_params,
+            )
+        else:
+            cursor.execute(f"UPDATE {table} SET last_event_at = v.at FROM ({newest}) AS v "
+                           f"WHERE {table}.id = v.id AND {newer}", params + kind_params)
+        return cursor.rowcount
 
 
 def process_batch(batch_id: int, *, now: dt.datetime | None = None) -> bool:

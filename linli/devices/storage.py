@@ -96,6 +96,17 @@ def int_array(values: Iterable[int]) -> str:
     return "{" + ",".join([str(int(v)) for v in values]) + "}"
 
 
+def in_list(column: str, values: Collection[Any], array_type: str = "text") -> tuple[str, list[Any]]:
+    """SQL ``<column> IN (values)`` for hand-written statements, with one parameter whatever the number of values:
+    ``= ANY(array)`` on PostgreSQL (``pg_array`` literal), ``IN (SELECT value FROM json_each(...))`` on SQLite.
+    ``column`` is quoted here; values are ints or strings."""
+    quoted = connection.ops.quote_name(column)
+    if connection.vendor == "postgresql":
+        literal = int_array(values) if array_type == "bigint" else pg_array(values)
+        return f"{quoted} = ANY(%s::{array_type}[])", [literal]
+    return f"{quoted} IN (SELECT value FROM json_each(%s))", [json.dumps(list(values), ensure_ascii=False)]
+
+
 def with_ids(queryset: Any, ids: Sequence[int]) -> Any:
     """``queryset.filter(pk__in=ids)``; on PostgreSQL as ``id = ANY(array)``, one parameter instead of one per id."""
     if connection.vendor != "postgresql":
