@@ -103,9 +103,10 @@ class Media(NamedTuple):
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NormalizedEvent:
-    """One device event in Linli's terms. Times are aware and in UTC; attrs and media are not to be mutated."""
+    """One device event in Linli's terms. Times are aware and in UTC. Not to be mutated once made (not frozen only
+    because a frozen dataclass's __init__ costs several times more, and ingest makes one per message)."""
 
     vendor: str  # generic | hikvision | dahua | frigate
     kind: EventKind

@@ -48,8 +48,8 @@ def load_document(data: bytes, fmt: str, limits: Limits) -> tuple[str, Any]:
 
 # A run of number characters this long may be an integer or a float the strict loader refuses (more than 19 or 40
 # characters) or one orjson reads differently (integers past 64 bits become floats there): such text goes the slow way.
-_LONG_NUMBER = re.compile(r"[-+.0-9eE]{19,}")
-_KEY = re.compile(r'"[ \t\n\r]*:')  # the end of every object key, and of nothing else outside strings
+LONG_NUMBER = re.compile(r"[-+.0-9eE]{19,}")
+KEY_END = re.compile(r'"[ \t\n\r]*:')  # the end of every object key, and of nothing else outside strings
 _CONTAINERS = (dict, list)
 
 
@@ -76,11 +76,11 @@ def load_json_fast(text: str, limits: Limits) -> Any:
         value = orjson.loads(text)
     except (orjson.JSONDecodeError, TypeError, ValueError):
         return load_json(text, limits)
-    if _LONG_NUMBER.search(text) is not None:
+    if LONG_NUMBER.search(text) is not None:
         return load_json(text, limits)
     if type(value) in _CONTAINERS:
         # a duplicate key leaves fewer keys in the tree than key ends in the text (escaped quotes only add some)
-        if len(_KEY.findall(text)) != _count_keys(value):
+        if len(KEY_END.findall(text)) != _count_keys(value):
             return load_json(text, limits)
         containers = text.count("{") + text.count("[")
         if (len(text) > limits.max_string or "\\u" in text or "\x00" in text or containers > limits.max_depth

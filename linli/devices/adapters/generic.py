@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+import orjson
+
 from .base import (
     DEFAULT_LIMITS,
     AttrValue,
@@ -26,7 +29,7 @@ from .base import (
     SubjectRefType,
     clip,
 )
-from .common import check_body, load_json_fast, split_upload
+from .common import KEY_END, LONG_NUMBER, check_body, load_json_fast, split_upload
 from .fields import Obj
 from .values import (
     canonical_json,
@@ -104,20 +107,19 @@ def parse_generic(
     else:
         document, media = _split_body(body, content_type, limits)
     text = decode_utf8(document)
+    # strictly decoded text holds no surrogate: short and without NUL, raw_text would return it unchanged
+    raw = text if len(text) <= limits.max_raw and "\x00" not in text else raw_text(text, limits)
+    if not media and default_device:
+        try:
+            event = _fast_event(text, default_device, raw, limits)
+        except Quarantine:
+            event = None  # the full reading below gives the error, with its field path
+        if event is not None:
+            return ParseResult([event], [])
     value = load_json_fast(text, limits)
     top = Obj.of(value, "", lenient=False)
     if "events" not in top.data:
-        # strictly decoded text holds no surrogate: short and without NUL, raw_text would return it unchanged
-        raw = text if len(text) <= limits.max_raw and "\x00" not in text else raw_text(text, limits)
-        event = None
-        if not media and default_device:
-            try:
-                event = _fast_event(top.data, default_device, raw)
-            except Quarantine:
-                event = None  # the full reading below gives the error, with its field path
-        if event is None:
-            event = _parse_event(top.data, "", default_device, media, attach_all=True, raw=raw)
-        return ParseResult([event], [])
+        return ParseResult([_parse_event(top.data, "", default_device, media, attach_all=True, raw=raw)], [])
     _only(top, BATCH_FIELDS)
     device = top.text("device", max_len=64) or default_device
     items = top.items("events")
@@ -193,10 +195,30 @@ def _parse_event(
 
 
 _KINDS: dict[str, EventKind] = {k.value: k for k in EventKind}
-_PLAIN_FIELDS = EVENT_FIELDS - {"device", "unit", "media"}  # the fields _fast_event reads itself
-_FAST_SUBJECT_FIELDS = frozenset({"kind", "ref"})
-_NUMBERS = (int, float)
-_ATTR_TYPES = (str, int, float, bool, type(None))
+class _FastSubject(msgspec.Struct, forbid_unknown_fields=True):
+    kind: str
+    ref: str
+
+
+class _FastEvent(msgspec.Struct, forbid_unknown_fields=True):
+    """The common shape of one event, typed: msgspec checks the keys and the JSON types in C while it decodes.
+    UNSET: the key is absent (null and absent read the same below, as in the full reading)."""
+
+    kind: str
+    time: str
+    id: str | None | msgspec.UnsetType = msgspec.UNSET
+    subject: _FastSubject | None | msgspec.UnsetType = msgspec.UNSET
+    score: float | None | msgspec.UnsetType = msgspec.UNSET  # a JSON integer too (made a float), not a boolean
+    value: float | None | msgspec.UnsetType = msgspec.UNSET
+    zone: str | None | msgspec.UnsetType = msgspec.UNSET
+    direction: str | None | msgspec.UnsetType = msgspec.UNSET
+    state: str | None | msgspec.UnsetType = msgspec.UNSET
+    attrs: dict[str, str | int | float | bool | None] | None | msgspec.UnsetType = msgspec.UNSET
+
+
+_decode_fast = msgspec.json.Decoder(_FastEvent).decode
+_FAST_FIELDS = len(_FastEvent.__struct_fields__)
+_FAST_MAX_NODES = 1 + _FAST_FIELDS + len(_FastSubject.__struct_fields__) + MAX_ATTRS  # the largest such tree
 _device_refs: dict[str, str] = {}
 _plates: dict[str, str] = {}
 _last_time: list = ["", None]
@@ -213,40 +235,44 @@ def _cached(cache: dict[str, str], key: str, make: Any) -> Any:
     return value
 
 
-def _fast_event(data: dict[str, Any], default_device: str, raw: str) -> NormalizedEvent | None:
-    """The common shape of one event (the sender from the topic or the login, no unit, no media, subject without
-    ref_type, values already in their canonical spelling) read with plain checks: exactly the event
-    ``_parse_event`` makes of it. None for anything else; a Quarantine raised here is not the answer either (the
-    caller reads the payload again the full way, which names the error)."""
-    if not data.keys() <= _PLAIN_FIELDS:
+def _fast_event(text: str, default_device: str, raw: str, limits: Limits) -> NormalizedEvent | None:
+    """The common shape of one event (the sender from the topic or the login, no device, unit or media, subject
+    without ref_type, values already in their canonical spelling) decoded by msgspec into a typed struct and read
+    with plain checks: exactly the event ``_parse_event`` makes of the strictly loaded text. None for anything else
+    (the caller reads the text the full way); a Quarantine raised here is not the answer either (the full reading
+    names the error with its field path).
+
+    What the strict loader checks and a typed decoder does not is settled on the text first: no backslash (so no
+    escape that could make NUL, a surrogate or a quote inside a string: every quote delimits a string and every
+    ``":`` ends a key), no long number (read differently or refused by the strict loader), no more keys in the text
+    than in the struct (a duplicate key, which the decoder would let overwrite), and a tree the limits allow."""
+    if ("\\" in text or len(text) > limits.max_string or limits.max_depth < 3 or limits.max_nodes < _FAST_MAX_NODES
+            or LONG_NUMBER.search(text) is not None):
+        return None
+    try:
+        event = _decode_fast(text)
+    except msgspec.MsgspecError:
+        return None
+    subject, attrs = event.subject, event.attrs
+    keys = _FAST_FIELDS - msgspec.structs.astuple(event).count(msgspec.UNSET)
+    keys += (2 if type(subject) is _FastSubject else 0) + (len(attrs) if type(attrs) is dict else 0)
+    if len(KEY_END.findall(text)) != keys:
+        return None
+    kind = _KINDS.get(event.kind)
+    time_text = event.time.strip()
+    if kind is None or not time_text or len(time_text) > 64:
         return None
     device = _cached(_device_refs, default_device, lambda ref: normalize_device_ref(ref, "device"))
-    kind_text = data.get("kind")
-    if type(kind_text) is not str:
-        return None
-    kind = _KINDS.get(kind_text)
-    time_text = data.get("time")
-    if kind is None or type(time_text) is not str:
-        return None
-    time_text = time_text.strip()
-    if not time_text or len(time_text) > 64:
-        return None
     if _last_time[0] == time_text:
         occurred_at = _last_time[1]
     else:
         occurred_at = parse_iso_time(time_text, "time")
         _last_time[:] = [time_text, occurred_at]
-    subject = data.get("subject")
-    if subject is None:
+    if type(subject) is not _FastSubject:
         subject_kind, subject_ref, ref_type = SubjectKind.NONE, "", SubjectRefType.NONE
     else:
-        if type(subject) is not dict or not subject.keys() <= _FAST_SUBJECT_FIELDS:
-            return None
-        subject_text, ref = subject.get("kind"), subject.get("ref")
-        if type(subject_text) is not str or type(ref) is not str:
-            return None
-        subject_kind = SUBJECT_KINDS.get(subject_text)
-        ref = ref.strip()
+        subject_kind = SUBJECT_KINDS.get(subject.kind)
+        ref = subject.ref.strip()
         if subject_kind is None or not ref or len(ref) > 64:
             return None
         ref_type = DEFAULT_REF_TYPES[subject_kind]
@@ -255,64 +281,60 @@ def _fast_event(data: dict[str, Any], default_device: str, raw: str) -> Normaliz
             if ref is None:
                 return None
         subject_ref = ref
-    score = data.get("score")
-    if score is not None:
-        if type(score) not in _NUMBERS:
-            return None
-        score = normalize_score(float(score), "score")
-    value = data.get("value")
+    score = event.score
+    score = None if score is None or score is msgspec.UNSET else normalize_score(score, "score")
+    value = event.value
     unit = ""
-    if value is None:
+    if value is None or value is msgspec.UNSET:
+        value = None
         if kind in VALUE_REQUIRED:
             return None
     else:
-        if type(value) not in _NUMBERS:
-            return None
-        value = float(value)
         allowed = UNITS.get(kind)
         unit = allowed[0] if allowed else ""
         low, high = VALUE_RANGES.get(unit, (float("-inf"), float("inf")))
         if not low <= value <= high:
             return None
-    own_id = data.get("id")
-    if own_id is not None:
-        if type(own_id) is not str:
-            return None
+    own_id = event.id
+    if own_id is None or own_id is msgspec.UNSET:
+        own_id = None
+    else:
         own_id = own_id.strip()
         if len(own_id) > 128:
             return None
-    zone = data.get("zone")
-    if zone is None:
+    zone = event.zone
+    if zone is None or zone is msgspec.UNSET:
         zone = ""
-    elif type(zone) is not str or len(zone := zone.strip()) > 64:
+    elif len(zone := zone.strip()) > 64:
         return None
-    direction = data.get("direction")
-    if direction is None:
+    direction = event.direction
+    if direction is None or direction is msgspec.UNSET:
         direction = Direction.UNKNOWN
-    elif (direction := DIRECTIONS.get(direction) if type(direction) is str else None) is None:
+    elif (direction := DIRECTIONS.get(direction)) is None:
         return None
-    state = data.get("state")
-    if state is None:
+    state = event.state
+    if state is None or state is msgspec.UNSET:
         state = State.PULSE
-    elif (state := STATES.get(state) if type(state) is str else None) is None:
+    elif (state := STATES.get(state)) is None:
         return None
-    attrs = data.get("attrs")
-    if attrs is None:
+    if attrs is None or attrs is msgspec.UNSET:
         attrs = {}
     else:
-        if type(attrs) is not dict or len(attrs) > MAX_ATTRS:
+        if len(attrs) > MAX_ATTRS:
             return None
         for key, item in attrs.items():
-            if len(key) > 64 or type(item) not in _ATTR_TYPES or (type(item) is str and len(item) > 256):
+            if len(key) > 64 or (type(item) is str and len(item) > 256):
                 return None
-        attrs = dict(attrs)
+    # no id of its own: the key is a digest of the event as the text gives it (orjson reads this text exactly as
+    # the strict loader: no escape, no long number, no duplicate key)
+    external_id = _external_id(device, own_id, {} if own_id else orjson.loads(text))
     return NormalizedEvent(
         vendor=VENDOR,
         kind=kind,
         device_ref=device,
         occurred_at=occurred_at,
         occurred_at_raw=time_text,
-        external_id=_external_id(device, own_id, data),
+        external_id=external_id,
         subject_kind=subject_kind,
         subject_ref=subject_ref,
         subject_ref_type=ref_type,

@@ -4,6 +4,8 @@ the same events, and for bad input the same quarantine reason, field and detail.
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from linli.devices.adapters import DEFAULT_LIMITS, Limits, Quarantine, parse_generic
 from linli.devices.adapters.common import load_json_fast
@@ -117,6 +119,10 @@ VARIANTS = [
     {"kind": "device.low_battery", "value": 20, "subject": None},
     {"kind": "camera.motion", "value": 3.5, "subject": None},
     {"kind": "device.heartbeat", "subject": None, "id": None, "score": None, "direction": None},
+    {"zone": "a\x00b"},  # NUL: refused by the strict loader
+    {"id": 'a": 1, "b'},  # quotes and a key-like end inside a string
+    {"zone": "反斜杠\\"},
+    {"attrs": {"n": 1234567890123456789012}},  # an integer past 64 bits
     {"device": "other-device"},
     {"device": "AA-BB-CC-DD-EE-FF"},
     {"media": ["snap.jpg"]},
@@ -155,3 +161,65 @@ def test_given_a_utf8_body_with_a_bom_or_a_bad_byte_then_decoded_as_before():
     with pytest.raises(Quarantine) as caught:
         parse_generic(b'\xef\xbb\xbf{"kind": "\xff"}', default_device="d")
     assert (caught.value.reason_code, caught.value.message_en.count("byte 10")) == ("invalid_utf8", 1)
+
+
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=False),
+                    st.text(max_size=8), st.sampled_from(["in", "out", "start", "E1", " z ", "passage.face"]))
+FIELD_VALUES = {
+    "kind": st.sampled_from(["passage.face", "passage.plate", "camera.fire_lane", "wristband.heart_rate",
+                             "device.heartbeat", "sensor.gas", "nope"]) | SCALARS,
+    "time": st.sampled_from(["2026-04-23T06:20:03.120+08:00", "2026-04-23T06:20:03Z", "2026-04-23T06:20:03",
+                             " 2026-04-23T06:20:03+08:00 "]) | SCALARS,
+    "id": SCALARS,
+    "subject": st.none() | SCALARS | st.fixed_dictionaries(
+        {"kind": st.sampled_from(["resident", "plate", "visitor", "x"]) | SCALARS,
+         "ref": st.sampled_from(["E1", "鄂A12345", " ", ""]) | SCALARS},
+        optional={"ref_type": st.sampled_from(["card_no", "plate"]), "extra": SCALARS}),
+    "score": SCALARS | st.floats(0, 1),
+    "value": SCALARS | st.integers(0, 400),
+    "zone": SCALARS,
+    "direction": SCALARS,
+    "state": SCALARS,
+    "attrs": st.none() | SCALARS | st.dictionaries(st.text(max_size=70), SCALARS | st.lists(SCALARS, max_size=2),
+                                                    max_size=34),
+    "unit": st.sampled_from(["bpm", "%LEL"]),
+    "device": st.sampled_from(["door-1", "other"]),
+}
+
+
+VALID = st.fixed_dictionaries(
+    {"kind": st.sampled_from(["passage.face", "passage.plate", "camera.fire_lane", "device.heartbeat"]),
+     "time": st.sampled_from(["2026-04-23T06:20:03.120+08:00", "2026-04-23T06:20:03Z"])},
+    optional={"id": st.sampled_from(["e-1", " e-2 "]), "direction": st.sampled_from(["in", "out"]),
+              "score": st.floats(0, 1), "zone": st.sampled_from(["z1", ""]),
+              "subject": st.fixed_dictionaries({"kind": st.just("resident"), "ref": st.just("E1")}),
+              "attrs": st.dictionaries(st.sampled_from(["stationary_s", "sent", "t"]), st.integers(0, 500),
+                                       max_size=3)})
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(base=VALID, changes=st.fixed_dictionaries({}, optional=FIELD_VALUES).filter(lambda c: len(c) <= 2),
+       duplicate=st.sampled_from(["", "kind", "id", "zone", "score"]), ascii_only=st.booleans())
+def test_given_any_event_object_when_parsed_then_the_event_or_the_error_of_the_full_reading(base, changes, duplicate,
+                                                                                          ascii_only):
+    """Mostly well-formed events (so that the fast way is taken), a field or two of any value, sometimes a key
+    twice: the fast way gives what the full reading gives."""
+    text = json.dumps({**base, **changes}, ensure_ascii=ascii_only)
+    if duplicate:
+        text = text[:-1] + f', "{duplicate}": "e-9"}}'
+    body = text.encode()
+    fast = outcome(lambda: parse_generic(body, default_device="door-1").events)
+    assert fast == outcome(full_parse, body, "door-1"), text
+
+
+@pytest.mark.parametrize("tail", [
+    '"zone": "\\ud800"',  # a lone surrogate escape
+    '"score": 0.930000000000000000000000000000000000000000001',  # a number text past 40 characters
+    '"score": 0.9300000000000000000001',  # 22 characters: read the same by both
+    '"attrs": {"n": 12345678901234567890}',  # 20 digits
+    '"attrs": {"n": 1e400}',
+    '"zone": "z1", "zone": "z1"',  # the same key twice with the same value
+])
+def test_given_texts_json_dumps_never_writes_when_parsed_then_what_the_full_reading_gives(tail):
+    body = ('{"kind": "passage.face", "time": "2026-04-23T06:20:03Z", "id": "e-1", ' + tail + "}").encode()
+    assert outcome(lambda: parse_generic(body, default_device="d").events) == outcome(full_parse, body, "d")
