@@ -90,9 +90,9 @@ def test_given_postgresql_when_a_batch_is_written_then_it_goes_through_the_copy_
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT to_regclass('linli_device_event_load') IS NOT NULL")
+            cursor.execute("SELECT to_regclass('linli_event_load') IS NOT NULL")
         else:
-            cursor.execute("SELECT COUNT(*) > 0 FROM sqlite_temp_master WHERE name = 'linli_device_event_load'")
+            cursor.execute("SELECT COUNT(*) > 0 FROM sqlite_temp_master WHERE name = 'linli_event_load'")
         exists = bool(cursor.fetchone()[0])
     assert exists is (connection.vendor == "postgresql")
 
