@@ -74,7 +74,13 @@ def _resolve_people(rows: Sequence[EventRow]) -> None:
             "device_id", "place_path", "ref_type", "ref", "resident_id"):
         found[(ref_type, ref)].append(_Credential(device_id, place_path, resident_id))
     for row in wanted:
-        candidates = found.get((row.subject_ref_type, row.subject_ref), [])
+        candidates = found.get((row.subject_ref_type, row.subject_ref), ())
+        if len(candidates) == 1:  # the usual case: one credential, on the device or on a place
+            only = candidates[0]
+            if only.device_id == row.device_id or only.device_id is None and row.place_path.startswith(
+                    only.place_path):
+                row.resident_id = only.resident_id
+            continue
         on_device = [c for c in candidates if c.device_id == row.device_id]
         on_place = [c for c in candidates if c.device_id is None and row.place_path.startswith(c.place_path)]
         best = on_device or sorted(on_place, key=lambda c: len(c.place_path), reverse=True)
