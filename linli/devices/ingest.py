@@ -134,9 +134,14 @@ def record_submissions(submissions: Sequence[Submission], *, received_at: dt.dat
     resolve_subjects(rows, wearers)
     reported = len(rows)
     with transaction.atomic(savepoint=False):  # a caller's transaction (an MQTT batch) needs no savepoint
-        rows += mark_seen(seen.values(), received_at)
-        rows += _mark_announced_offline(offline.values(), received_at)
         stored = insert_events(rows)
+        # After the batch's rows: the device rows these lock stay locked only until the commit (another ingest
+        # process, and the pipeline's last-event times, wait for them). Their own rows (a device back online or
+        # announced offline) are few and rare.
+        changes = mark_seen(seen.values(), received_at) + _mark_announced_offline(offline.values(), received_at)
+        if changes:
+            stored += insert_events(changes)
+            rows += changes
         quarantined = QuarantinedPayload.objects.bulk_create(refused) if refused and keep_refused else []
         enqueue_processing(stored)
     transitions = len(rows) - reported

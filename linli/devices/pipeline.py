@@ -83,7 +83,7 @@ def _json_value(text: object) -> object:
 
 
 def after_store(event_ids: Sequence[int], *, now: dt.datetime | None = None) -> None:
-    """Process stored events by id: devices' last-event times, the alert rules, then last-seen times.
+    """Process stored events by id: the alert rules, then residents' last-seen and devices' last-event times.
 
     Only the events the rules read (those of the rules' kinds, a small share of the stream) come back to Python;
     last-event and last-seen times are computed and written by the database in one statement each, from the rows
@@ -93,12 +93,13 @@ def after_store(event_ids: Sequence[int], *, now: dt.datetime | None = None) -> 
     from linli.alerts.actions import process_events
     from linli.alerts.rules import current_rules
 
-    touch_devices(event_ids)
     process_events(event_ids, events=load_rows(event_ids, kinds=current_rules().kinds), now=now)
-    # Last: the rows of residents who passed stay locked only until the commit that follows. Two passes (two ingest
+    # Last: the rows these two write stay locked only until the commit that follows. Two passes (two ingest
     # processes) move many of the same residents forward and waited on each other's rows for the whole pass when
-    # this came first. Nothing in the rules reads last-seen times, and other transactions see all at once anyway.
+    # presence came first; storing a batch locks the devices it marks seen, and waited for a pass that had moved
+    # their last-event times first. Nothing in the rules reads either, and other transactions see all at once.
     update_presence(event_ids)
+    touch_devices(event_ids)
 
 
 def update_presence(event_ids: Sequence[int]) -> int:
