@@ -511,7 +511,8 @@ class Consumer:
     def connect(self) -> None:
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = self.config.session_expiry
-        properties.ReceiveMaximum = min(self.max_batch, 65535)  # a full batch may be in flight, unacknowledged
+        # two full batches may be in flight, unacknowledged: the next one arrives while this one is stored
+        properties.ReceiveMaximum = min(2 * self.max_batch, 65535)
         self.client.connect(self.config.host, self.config.port, keepalive=30, clean_start=False,
                             properties=properties)
         self.client.loop_start()
