@@ -1,9 +1,9 @@
 """What happens to events once they are stored: ``after_store(event_ids)`` runs in a task after the transaction
 that wrote them commits (linli.devices.tasks), and again from the sweeper for any batch left behind.
 
-Today it moves residents' last-seen times (PersonPresence) and devices' last-event times forward. The alert rules
-plug in here, after those two steps, on the same list of events. Every step is idempotent: a batch processed twice
-(a crashed worker, the sweeper racing the task) changes nothing the second time.
+It runs the alert rules on the events of the rules' kinds, then moves residents' last-seen times (PersonPresence)
+and devices' last-event times forward in the database. Every step is idempotent: a batch processed twice (a
+crashed worker, the sweeper racing the task) changes nothing the second time.
 """
 
 from __future__ import annotations
