@@ -396,3 +396,27 @@ def test_given_a_device_disabled_rekeyed_or_retired_between_batches_then_the_nex
     store("WB-FRESH-2", "e5")
     assert last_refusal() == ("WB-FRESH-2", "unknown_device")
     assert QuarantinedPayload.objects.count() == 3
+
+
+def test_given_a_full_inbox_then_the_socket_is_left_unread_until_messages_are_taken(monkeypatch):
+    """The broker may send more than the receive maximum (Mosquitto 2.0 does once acknowledgements flow): beyond
+    the inbox limit the rest stays in the socket, and so in the broker, instead of in the process's memory; a read
+    still happens every FULL_READ_EVERY seconds, so that paho's keepalive sees the broker's PINGRESP."""
+    packets = [encoded(mid, "linli/FULL/events", b"m%d" % mid, 1) for mid in range(1, 11)]
+    client, inbox = lean_client(packets)  # one packet per read
+    client._inbox_limit = 3
+    monkeypatch.setattr(client, "FULL_PAUSE", 0)
+
+    for _ in range(10):
+        client.loop_read()
+    assert inbox.qsize() == 3 and len(client._sock.pieces) == 7
+
+    taken = [inbox.get_nowait().mid for _ in range(2)]
+    for _ in range(10):
+        client.loop_read()
+    assert taken == [1, 2] and inbox.qsize() == 3 and len(client._sock.pieces) == 5
+
+    client._last_read -= client.FULL_READ_EVERY  # full, but nothing read for that long
+    client.loop_read()
+    assert inbox.qsize() == 4 and len(client._sock.pieces) == 4
+    assert [m.mid for m in drain(inbox)] == [3, 4, 5, 6]
