@@ -171,18 +171,16 @@ def _why(since: dt.datetime, hours: float, routine: Routine | None) -> dict:
     return why
 
 
-def resolve_seen(event_ids: Sequence[int], now: dt.datetime, residents: Collection[int] | None = None) -> int:
-    """Resolve the active not-seen alerts of residents who passed a door after the time the alert counted from
-    (``residents``: only these residents' passages are read)."""
+def resolve_seen(event_ids: Sequence[int], now: dt.datetime, residents: Collection[int]) -> int:
+    """Resolve the active not-seen alerts of ``residents`` who passed a door after the time the alert counted from
+    (only their passages among the events are read)."""
     from linli.devices.models import DeviceEvent
     from linli.devices.pipeline import PASSAGES
     from linli.devices.storage import with_ids
 
     from .actions import SYSTEM, close_alert
 
-    passages = with_ids(DeviceEvent.objects.filter(kind__in=PASSAGES, resident__isnull=False), event_ids)
-    if residents is not None:
-        passages = passages.filter(resident_id__in=residents)
+    passages = with_ids(DeviceEvent.objects.filter(kind__in=PASSAGES, resident_id__in=residents), event_ids)
     latest: dict[int, dt.datetime] = {}
     for resident_id, at in passages.values_list("resident_id", "occurred_at"):
         latest[resident_id] = max(at, latest.get(resident_id, at))

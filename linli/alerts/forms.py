@@ -234,16 +234,15 @@ class RuleForm(forms.Form):
         kept = sorted(rule.route_users.all(), key=lambda u: u.pk) if rule is not None else []
         self.kept_route_user_ids = {u.pk for u in kept}
         self.fields["route_users"].choices = route_user_choices(actor, kept)
-        self.route_user_list: list[Any] = []
 
-    def clean_route_users(self) -> list[str]:
-        """Refuse the lot when any id is outside the actor's area (and not already on the rule): nothing is saved."""
-        ids = self.cleaned_data["route_users"]
+    def clean_route_users(self) -> list[Any]:
+        """The users picked, for the rule actions' ``route_users=``. Refuse the lot when any id is outside the
+        actor's area (and not already on the rule): nothing is saved."""
         try:
-            self.route_user_list = route_users_for(self.actor, ids, field="route_users", keep=self.kept_route_user_ids)
+            return route_users_for(self.actor, self.cleaned_data["route_users"], field="route_users",
+                                   keep=self.kept_route_user_ids)
         except ValidationFailed as exc:
             raise ValidationError([message_of(e) for e in exc.errors]) from exc
-        return ids
 
     @classmethod
     def initial_from(cls, rule: Rule) -> dict[str, Any]:
@@ -287,10 +286,6 @@ class RuleForm(forms.Form):
         if self.rule is None:
             fields["code"] = data["code"].strip()
         return fields
-
-    def chosen_route_users(self) -> list[Any]:
-        """The users picked (checked by ``clean_route_users``), for the rule actions' ``route_users=``."""
-        return self.route_user_list
 
     def chosen_place(self) -> Any:
         return access_place(self.actor, self.cleaned_data["place"])

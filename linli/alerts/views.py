@@ -402,7 +402,7 @@ def rule_new(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 rule = actions.create_rule(actor=actor, place=form.chosen_place(), fields=form.rule_fields(),
-                                           route_users=form.chosen_route_users())
+                                           route_users=form.cleaned_data["route_users"])
             except ValidationFailed as exc:
                 _rule_errors(form, exc)
             else:
@@ -429,7 +429,7 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 actions.update_rule(actor=actor, rule=rule, fields=form.rule_fields(),
-                                    route_users=form.chosen_route_users())
+                                    route_users=form.cleaned_data["route_users"])
             except ValidationFailed as exc:
                 _rule_errors(form, exc)
             else:

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 JSON = "application/json"
 RETRY_PAUSE = 1.0  # seconds between attempts to store a batch while the database is unavailable
-DEFAULT_MAX_BATCH = 2000  # messages per stored batch (and the receive maximum: a whole batch may be in flight)
+DEFAULT_MAX_BATCH = 2000  # messages per stored batch (the receive maximum is two of them: see Consumer.connect)
 DEFAULT_MAX_WAIT = 0.05  # seconds a batch waits to fill: the latency added when traffic is light
 INBOX_BATCHES = 4  # batches of messages received and not yet taken, at most, before the socket is left unread
 
@@ -125,7 +125,7 @@ def store_batch(messages: Sequence[Message], config: MqttConfig, received_at: dt
         elif message.topic.startswith(config.frigate_prefix + "/"):
             frigate.append(message)
         else:
-            strays.append(_row(None, Source.GENERIC, "", Quarantine.of(Reason.UNKNOWN_TOPIC), message, received_at))
+            _keep(strays, None, Source.GENERIC, "", Quarantine.of(Reason.UNKNOWN_TOPIC), message, received_at)
     kept: list[QuarantinedPayload] = list(strays)
     submissions: list[Submission] = []
     with transaction.atomic():
@@ -133,7 +133,6 @@ def store_batch(messages: Sequence[Message], config: MqttConfig, received_at: dt
         for serial, group in generic.items():
             _parse_generic(serial, devices.get(serial), group, received_at, submissions, kept)
         _parse_frigate(frigate, received_at, submissions, kept)
-        kept = [row for row in kept if not (getattr(row, "redelivered", False) and kept_before(row))]
         QuarantinedPayload.objects.bulk_create(kept)
         stored = record_submissions(submissions, received_at=received_at) if submissions else None
     if stored is not None:
@@ -188,17 +187,18 @@ def _topic_devices(serials: set[str]) -> dict[str, Device]:
     return {d.serial: d for d in sorted(devices, key=_vendor_order)}  # vendor "generic" wins over "other"
 
 
-def _row(device: Device | None, source: str, device_ref: str, error: Quarantine, message: Message,
-         received_at: dt.datetime) -> QuarantinedPayload:
+def _keep(kept: list[QuarantinedPayload], device: Device | None, source: str, device_ref: str, error: Quarantine,
+          message: Message, received_at: dt.datetime) -> None:
+    """A quarantine row for the whole message, unless it is a redelivery whose first delivery kept it already."""
     row = quarantine_row(device=device, source=source, device_ref=device_ref, reason_code=error.reason_code,
                          message_zh=error.message_zh, message_en=error.message_en, content_type=JSON,
                          payload=message.payload, size=len(message.payload), received_at=received_at,
                          remote_ip=None)
-    row.redelivered = message.dup  # not a field: store_batch checks it before inserting
-    return row
+    if not (message.dup and _kept_before(row)):
+        kept.append(row)
 
 
-def kept_before(row: QuarantinedPayload) -> bool:
+def _kept_before(row: QuarantinedPayload) -> bool:
     """A row for a redelivered message (or one of its members) that an earlier delivery already kept: the same
     source, sender, reason and bytes within the session expiry (the broker redelivers only within it). Events are
     stored once by their key; this keeps their rejected neighbours once too. Only redeliveries are checked, so a
@@ -215,18 +215,19 @@ def _parse_generic(serial: str, device: Device | None, messages: list[Message], 
     devices. An unknown or disabled sender's messages go to quarantine whole."""
     problem = "unknown_device" if device is None else "device_disabled" if not device.enabled else None
     if problem is not None:
-        kept += [_row(device, Source.GENERIC, serial, refusal(problem), m, received_at) for m in messages]
+        for message in messages:
+            _keep(kept, device, Source.GENERIC, serial, refusal(problem), message, received_at)
         return
     events, rejects = [], []
     for message in messages:
         try:
             result = parse_generic(message.payload, JSON, default_device=device.serial)
         except Quarantine as exc:
-            kept.append(_row(device, Source.GENERIC, device.serial, exc, message, received_at))
+            _keep(kept, device, Source.GENERIC, device.serial, exc, message, received_at)
             continue
         events += result.events
         if message.dup:  # members an earlier delivery kept already are not kept again
-            rejects += [r for r in result.rejects if not kept_before(reject_row(
+            rejects += [r for r in result.rejects if not _kept_before(reject_row(
                 device, Source.GENERIC_MEMBER, device.serial, r.reason_code, r.message_zh, r.message_en, r.raw,
                 received_at, None))]
         else:
@@ -257,7 +258,7 @@ def _parse_frigate(messages: list[Message], received_at: dt.datetime, submission
             serial__in={m.topic.rpartition("/")[0] for m, _ in bad})}
         for message, exc in bad:
             prefix = message.topic.rpartition("/")[0]
-            kept.append(_row(servers.get(prefix), Source.FRIGATE, prefix, exc, message, received_at))
+            _keep(kept, servers.get(prefix), Source.FRIGATE, prefix, exc, message, received_at)
     submissions.append(Submission(device=None, vendor=Vendor.FRIGATE, source=Source.FRIGATE, events=events))
 
 

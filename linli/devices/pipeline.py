@@ -142,19 +142,15 @@ def touch_devices(event_ids: Sequence[int]) -> int:
     newest = (f"SELECT device_id AS id, max(occurred_at) AS at FROM {quote(DeviceEvent._meta.db_table)} "
               f"WHERE {where_id} AND NOT {where_kind} GROUP BY device_id")
     newer = f"({table}.last_event_at IS NULL OR {table}.last_event_at < v.at)"
+    locked = only_locked = ""
+    if connection.vendor == "postgresql":
+        # rows locked in id order (as ingest.mark_seen locks them): concurrent writers wait instead of deadlocking
+        locked = (f", l AS MATERIALIZED (SELECT {table}.id FROM {table} JOIN v ON {table}.id = v.id WHERE {newer} "
+                  f"ORDER BY {table}.id FOR NO KEY UPDATE OF {table})")
+        only_locked = f" AND {table}.id IN (SELECT id FROM l)"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # rows locked in id order (as ingest.mark_seen locks them): concurrent writers wait instead of deadlocking
-            cursor.execute(
-                f"WITH v AS MATERIALIZED ({newest}), l AS MATERIALIZED (SELECT {table}.id FROM {table} JOIN v ON "
-                f"{table}.id = v.id WHERE {newer} ORDER BY {table}.id FOR NO KEY UPDATE OF {table}) "
-                f"UPDATE {table} SET last_event_at = v.at FROM v WHERE {table}.id = v.id AND {newer} "
-                f"AND {table}.id IN (SELECT id FROM l)",
-                params + kind_params,
-            )
-        else:
-            cursor.execute(f"UPDATE {table} SET last_event_at = v.at FROM ({newest}) AS v "
-                           f"WHERE {table}.id = v.id AND {newer}", params + kind_params)
+        cursor.execute(f"WITH v AS MATERIALIZED ({newest}){locked} UPDATE {table} SET last_event_at = v.at FROM v "
+                       f"WHERE {table}.id = v.id AND {newer}{only_locked}", params + kind_params)
         return cursor.rowcount
 
 
