@@ -5,8 +5,8 @@ PostgreSQL: the rows are COPYed into a session-local temporary table, then one
 table. SQLite: multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` statements of 500 rows (the same
 effect as ``bulk_create(ignore_conflicts=True)``, but the ids of the rows actually inserted come back).
 
-Either way a key stored before (or twice in the same batch) is skipped without an error, and only the ids of new
-rows are returned: they are what the pipeline processes.
+Either way a key stored before (or twice in the same batch) is skipped without an error, and only the new rows
+come back, each with its id: they are what the pipeline processes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
@@ -59,17 +59,32 @@ TIME_COLUMNS = frozenset({"occurred_at", "received_at"})
 JSON_COLUMNS = frozenset({"attrs", "media"})
 
 
+MICROS = "micros"  # a row_source column type: integer microseconds since the epoch, given out as timestamptz
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def row_source(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
-    """A relation of ``rows`` whose columns are (name, PostgreSQL type), to name in a WITH clause: on PostgreSQL
-    ``unnest`` of one array per column (a parameter per column whatever the number of rows: nothing to split or
-    plan per value; each array sent as one literal, ``pg_array``), elsewhere ``VALUES`` (times adapted for the
-    connection)."""
+    """A relation of ``rows`` whose columns are (name, PostgreSQL type or MICROS), to name in a WITH clause: on
+    PostgreSQL ``unnest`` of one array per column (a parameter per column whatever the number of rows: nothing to
+    split or plan per value; each array sent as one literal, ``pg_array``), elsewhere ``VALUES`` (times adapted for
+    the connection). A MICROS column's integers become times in the database (exact, and a number costs a fraction
+    of a datetime's text to send)."""
     if connection.vendor == "postgresql":
         arrays = [pg_array(column) for column in zip(*rows, strict=True)]
-        return "SELECT * FROM unnest(" + ", ".join(f"%s::{t}[]" for _, t in columns) + ")", arrays
+        names = [f"c{i}" for i in range(len(columns))]
+        selected = ", ".join(f"timestamptz 'epoch' + {n} * interval '1 microsecond'" if t == MICROS else n
+                             for n, (_, t) in zip(names, columns, strict=True))
+        unnest = ", ".join(f"%s::{'bigint' if t == MICROS else t}[]" for _, t in columns)
+        return f"SELECT {selected} FROM unnest({unnest}) AS u({', '.join(names)})", arrays
     adapt = connection.ops.adapt_datetimefield_value
+    micros = [i for i, (_, t) in enumerate(columns) if t == MICROS]
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    params = [adapt(v) if isinstance(v, datetime) else v for row in rows for v in row]
+    params = []
+    for row in rows:
+        row = list(row)
+        for i in micros:
+            row[i] = _EPOCH + timedelta(microseconds=row[i])
+        params += [adapt(v) if isinstance(v, datetime) else v for v in row]
     return "VALUES " + ", ".join([one] * len(rows)), params
 
 
@@ -77,6 +92,13 @@ def pg_array(values: Iterable[Any]) -> str:
     """A PostgreSQL array literal of ints, floats, datetimes, strings (always quoted) and None (NULL), to send as one
     text parameter cast to the array's type: psycopg's client-side array dumping costs several times more per
     element (a Python dumper call and quoting each), and an after_store pass sends thousands of them."""
+    values = values if isinstance(values, list | tuple) else list(values)
+    kinds = set(map(type, values))
+    if kinds == {int}:  # ids: the common case, joined in C
+        return "{" + ",".join(map(str, values)) + "}"
+    if kinds == {str}:  # place paths, kinds: few distinct values, each quoted once
+        quoted = {v: _quoted(v) for v in set(values)}
+        return "{" + ",".join(map(quoted.__getitem__, values)) + "}"
     out = []
     for v in values:
         t = type(v)
@@ -87,13 +109,17 @@ def pg_array(values: Iterable[Any]) -> str:
         elif t is datetime:
             out.append(v.isoformat())  # no space, comma, quote or brace: needs no quoting
         else:
-            out.append('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"')
+            out.append(_quoted(str(v)))
     return "{" + ",".join(out) + "}"
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def int_array(values: Iterable[int]) -> str:
     """``pg_array`` of ints (ids), the common case."""
-    return "{" + ",".join([str(int(v)) for v in values]) + "}"
+    return "{" + ",".join(map(str, map(int, values))) + "}"
 
 
 def in_list(column: str, values: Collection[Any], array_type: str = "text") -> tuple[str, list[Any]]:
@@ -118,10 +144,11 @@ def with_ids(queryset: Any, ids: Sequence[int]) -> Any:
 def where_in(queryset: Any, field: str, values: Collection[Any], array_type: str = "text") -> Any:
     """``queryset.filter(<field>__in=values)``; on PostgreSQL as ``column = ANY(array)``: one parameter and one query
     text whatever the number of values (psycopg then reuses the parsed query instead of splitting a text with
-    hundreds of placeholders, which costs more than the query itself)."""
+    hundreds of placeholders, which costs more than the query itself), the array sent as one literal
+    (``pg_array``)."""
     if connection.vendor != "postgresql":
         return queryset.filter(**{f"{field}__in": values})
-    return queryset.extra(where=[any_of(queryset.model, field, array_type)], params=[list(values)])
+    return queryset.extra(where=[any_of(queryset.model, field, array_type)], params=[pg_array(values)])
 
 
 def any_of(model: Any, field: str, array_type: str = "text") -> str:
@@ -133,23 +160,29 @@ def any_of(model: Any, field: str, array_type: str = "text") -> str:
 
 def insert_events(rows: Sequence[EventRow]) -> list[int]:
     """Insert the rows whose (device, external_id) is new; return the ids of the inserted rows."""
+    return [pk for pk, _ in store_events(rows)]
+
+
+def store_events(rows: Sequence[EventRow]) -> list[tuple[int, EventRow]]:
+    """Insert the rows whose (device, external_id) is new; return each inserted row with its id (what the pipeline's
+    summary of the batch is made of, linli.devices.pipeline.Summary)."""
     unique = _first_of_each_key(rows)
     if not unique:
         return []
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            return _copy_postgres(cursor, unique)
-        return _insert_values(cursor, unique)
+            inserted = _copy_postgres(cursor, list(unique.values()))
+        else:
+            inserted = _insert_values(cursor, list(unique.values()))
+    return [(pk, unique[(device_id, key)]) for pk, device_id, key in inserted]
 
 
-def _first_of_each_key(rows: Sequence[EventRow]) -> list[EventRow]:
-    seen: set[tuple[int, str]] = set()
-    unique = []
+def _first_of_each_key(rows: Sequence[EventRow]) -> dict[tuple[int, str], EventRow]:
+    unique: dict[tuple[int, str], EventRow] = {}
     for row in rows:
         key = (row.device_id, row.external_id)
-        if key not in seen:
-            seen.add(key)
-            unique.append(row)
+        if key not in unique:
+            unique[key] = row
     return unique
 
 
@@ -180,6 +213,9 @@ def _values(rows: Sequence[EventRow], for_copy: bool) -> list[list[Any]]:
     return out
 
 
+_RETURNED = "id, device_id, external_id"  # the new row's id and its key: which of the batch's rows it is
+
+
 def _column_list() -> str:
     return ", ".join(connection.ops.quote_name(c) for c in COLUMNS)
 
@@ -188,18 +224,18 @@ def _table() -> str:
     return connection.ops.quote_name(DeviceEvent._meta.db_table)
 
 
-def _insert_values(cursor: Any, rows: list[EventRow]) -> list[int]:
-    ids: list[int] = []
+def _insert_values(cursor: Any, rows: list[EventRow]) -> list[tuple[int, int, str]]:
+    inserted: list[tuple[int, int, str]] = []
     one = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
     for start in range(0, len(rows), SQLITE_CHUNK):
         chunk = _values(rows[start:start + SQLITE_CHUNK], for_copy=False)
         cursor.execute(
             f"INSERT INTO {_table()} ({_column_list()}) VALUES {', '.join([one] * len(chunk))} "
-            f"ON CONFLICT (device_id, external_id) DO NOTHING RETURNING id",
+            f"ON CONFLICT (device_id, external_id) DO NOTHING RETURNING {_RETURNED}",
             [value for row in chunk for value in row],
         )
-        ids.extend(r[0] for r in cursor.fetchall())
-    return ids
+        inserted += cursor.fetchall()
+    return inserted
 
 
 # The load table's column types, for a binary COPY: psycopg's binary dumpers are C, its text row formatting costs
@@ -212,7 +248,7 @@ def _load_types() -> list[str]:
     return [_COPY_TYPES[DeviceEvent._meta.get_field(c).get_internal_type()] for c in COLUMNS]
 
 
-def _copy_postgres(cursor: Any, rows: list[EventRow]) -> list[int]:
+def _copy_postgres(cursor: Any, rows: list[EventRow]) -> list[tuple[int, int, str]]:
     quote = connection.ops.quote_name
     columns = _column_list()
     load_columns = ", ".join(f"{quote(c)}::{t}" if t != "text" or c in JSON_COLUMNS else quote(c)
@@ -230,11 +266,29 @@ def _copy_postgres(cursor: Any, rows: list[EventRow]) -> list[int]:
         copy.set_types(_LOAD_TYPES)
         for values in _values(rows, for_copy=True):
             copy.write_row(values)
+    # Inserted in key order: two ingest processes whose batches share keys (a device's resend taken by the other
+    # process) then wait for each other's key instead of each holding one the other needs (a deadlock: one batch
+    # undone and stored again). The ids are still drawn in the batch's order, as the rows were copied.
     cursor.execute(
-        f"INSERT INTO {_table()} ({columns}) SELECT {selected} FROM {LOAD_TABLE} "
-        f"ON CONFLICT (device_id, external_id) DO NOTHING RETURNING id"
+        f"INSERT INTO {_table()} (id, {columns}) SELECT id, {selected} FROM ("
+        f"SELECT nextval(%s::regclass) AS id, * FROM {LOAD_TABLE}) AS batch "
+        f'ORDER BY device_id, external_id COLLATE "C" '
+        f"ON CONFLICT (device_id, external_id) DO NOTHING RETURNING {_RETURNED}",
+        [_id_sequence(cursor)],
     )
-    return [r[0] for r in cursor.fetchall()]
+    return cursor.fetchall()
+
+
+_sequences: dict[str, str] = {}
+
+
+def _id_sequence(cursor: Any) -> str:
+    """The sequence the event table's ids come from (read once per database)."""
+    name = connection.settings_dict["NAME"]
+    if name not in _sequences:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [DeviceEvent._meta.db_table])
+        _sequences[name] = cursor.fetchone()[0]
+    return _sequences[name]
 
 
 _LOAD_TYPES = _load_types()

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 
 from linli.devices.models import DeviceEvent
-from linli.devices.storage import EventRow, insert_events
+from linli.devices.storage import EventRow, insert_events, store_events
 from linli.devices.tests.helpers import register
 
 T0 = dt.datetime(2026, 4, 23, 0, 3, 27, tzinfo=dt.UTC)
@@ -97,3 +97,24 @@ def test_given_a_key_stored_in_the_same_transaction_when_written_again_then_it_i
 
     assert _keys(first) == ["x", "y"] and _keys(second) == ["z"]
     assert DeviceEvent.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_given_a_batch_when_inserted_then_its_rows_go_in_key_order(gas, world):
+    """Two ingest processes whose batches share keys (a resend taken by the other process) lock those keys in the
+    same order, so one waits for the other instead of both waiting for each other (a deadlock: one batch undone and
+    stored again a second later). The statement returns its rows as it inserted them; their ids still follow the
+    batch's order."""
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent sessions: PostgreSQL only (SQLite has one writer at a time)")
+    smoke = register(world.dwelling_a, kind="smoke_sensor", serial="SMK-1").device
+    keys = ["b", "a", "B", "c10", "c9", "值", "a "]
+    rows = [row(device, key) for key in keys for device in (smoke, gas)]
+
+    inserted = store_events(rows)
+
+    in_insert_order = [(r.device_id, r.external_id) for _, r in inserted]
+    assert in_insert_order == sorted(in_insert_order, key=lambda k: (k[0], k[1].encode()))  # bytes: "C" collation
+    by_id = [(r.device_id, r.external_id) for _, r in sorted(inserted, key=lambda pair: pair[0])]
+    assert by_id == [(r.device_id, r.external_id) for r in rows]
+    assert list(DeviceEvent.objects.order_by("pk").values_list("device_id", "external_id")) == by_id
