@@ -36,8 +36,9 @@ from .adapters import (
 from .choices import DeviceStatus, Source
 from .media import store_media
 from .models import Device, PendingBatch, QuarantinedPayload
+from .pipeline import summarize
 from .resolve import resolve_subjects
-from .storage import EventRow, insert_events, with_ids
+from .storage import EventRow, store_events, with_ids
 
 QUARANTINE_MAX_BYTES = 1024 * 1024
 NOTE_INTERVAL = dt.timedelta(minutes=10)  # at most one note per device and reason in this time
@@ -134,16 +135,16 @@ def record_submissions(submissions: Sequence[Submission], *, received_at: dt.dat
     resolve_subjects(rows, wearers)
     reported = len(rows)
     with transaction.atomic(savepoint=False):  # a caller's transaction (an MQTT batch) needs no savepoint
-        stored = insert_events(rows)
+        inserted = store_events(rows)
         # After the batch's rows: the device rows these lock stay locked only until the commit (another ingest
         # process, and the pipeline's last-event times, wait for them). Their own rows (a device back online or
         # announced offline) are few and rare.
         changes = mark_seen(seen.values(), received_at) + _mark_announced_offline(offline.values(), received_at)
         if changes:
-            stored += insert_events(changes)
+            inserted += store_events(changes)
             rows += changes
         quarantined = QuarantinedPayload.objects.bulk_create(refused) if refused and keep_refused else []
-        enqueue_processing(stored)
+        stored = enqueue_processing(inserted)
     transitions = len(rows) - reported
     return IngestOutcome(stored=stored, duplicates=reported + transitions - len(stored),
                          quarantined=[q.pk for q in quarantined], liveness=liveness,
@@ -250,19 +251,22 @@ def processing_inline() -> Iterator[list[int]]:
         _inline_batches.reset(token)
 
 
-def enqueue_processing(event_ids: list[int]) -> None:
-    """A PendingBatch row in the caller's transaction, and its task once the transaction commits (or, inside
-    ``processing_inline``, its id for the caller)."""
-    if not event_ids:
-        return
-    batch = PendingBatch.objects.create(event_ids=event_ids)
+def enqueue_processing(inserted: Sequence[tuple[int, EventRow]]) -> list[int]:
+    """A PendingBatch row for rows just inserted (linli.devices.storage.store_events) in the caller's transaction,
+    with their summary for the pipeline, and its task once the transaction commits (or, inside
+    ``processing_inline``, its id for the caller). Returns the event ids."""
+    if not inserted:
+        return []
+    event_ids = [pk for pk, _ in inserted]
+    batch = PendingBatch.objects.create(event_ids=event_ids, summary=summarize(inserted).dumps())
     collected = _inline_batches.get()
     if collected is not None:
         collected.append(batch.pk)
-        return
+        return event_ids
     from .tasks import process_event_batch
 
     transaction.on_commit(lambda: process_event_batch(batch.pk))
+    return event_ids
 
 
 # ------------------------------------------------------------------------------------------------ liveness
@@ -327,9 +331,7 @@ def sweep_offline_devices(now: dt.datetime | None = None) -> list[int]:
                 last_seen = device.last_seen_at.isoformat() if device.last_seen_at else ""
                 rows.append(_liveness_row(device, EventKind.DEVICE_OFFLINE, f"offline:{device.pk}:{last_seen}",
                                           device.stale_at, now, {"reason": "silent", "last_seen_at": last_seen}))
-        stored = insert_events(rows)
-        enqueue_processing(stored)
-    return stored
+        return enqueue_processing(store_events(rows))
 
 
 # ------------------------------------------------------------------------------------------------ quarantine

@@ -255,4 +255,8 @@ class PendingBatch(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     event_ids = models.JSONField(default=list)
+    # linli.devices.pipeline.Summary as JSON text, made by ingest from the rows it inserted (empty: read from the
+    # events). Text, stored uncompressed on PostgreSQL (migration 0006): parsing it as jsonb, or compressing it, cost
+    # the database more per event than the rest of the row.
+    summary = models.TextField(default="", blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

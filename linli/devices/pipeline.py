@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 
+import msgspec
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from .adapters import LIVENESS_KINDS, PASSAGE_KINDS
 from .models import Device, DeviceEvent, PendingBatch, PersonPresence
-from .storage import in_list, with_ids
+from .storage import MICROS, EventRow, in_list, row_source, with_ids
 
 REDRIVE_AFTER = dt.timedelta(minutes=1)  # a batch still pending after this was left behind by its task
 REDRIVE_BATCHES = 200
@@ -82,65 +84,146 @@ def _json_value(text: object) -> object:
     return json.loads(text)  # as JSONField.from_db_value (orjson would make a float of an integer beyond 64 bits)
 
 
-def after_store(event_ids: Sequence[int], *, now: dt.datetime | None = None) -> None:
+@dataclass
+class Summary:
+    """What processing needs of a batch beyond the rules' events, made by ingest from the rows it has just inserted
+    (``summarize``) and kept in the PendingBatch: the processing pass then reads back only the events of the rules'
+    kinds. Reading every event again by id for last-seen and last-event times had cost the database more than
+    inserting them did.
+
+    ``kinds``: the ids by event kind. ``presence``: each resident's latest passage, resident -> (occurred_at as
+    microseconds since the epoch, event id, device id, place path, kind). ``devices``: each device's newest event
+    (liveness events left out), device -> microseconds."""
+
+    kinds: dict[str, list[int]] = field(default_factory=dict)
+    presence: dict[int, tuple[int, int, int, str, str]] = field(default_factory=dict)
+    devices: dict[int, int] = field(default_factory=dict)
+
+    def add(self, pk: int, kind: str, device_id: int, resident_id: int | None, micros: int, place_path: str) -> None:
+        ids = self.kinds.get(kind)
+        if ids is None:
+            ids = self.kinds[kind] = []
+        ids.append(pk)
+        if kind in LIVENESS:
+            return
+        if micros > self.devices.get(device_id, -1 << 62):
+            self.devices[device_id] = micros
+        if resident_id is not None and kind in PASSAGES:
+            seen = self.presence.get(resident_id)
+            if seen is None or (micros, pk) > seen[:2]:
+                self.presence[resident_id] = (micros, pk, device_id, place_path, kind)
+
+    def merge(self, other: Summary) -> None:
+        for kind, ids in other.kinds.items():
+            self.kinds.setdefault(kind, []).extend(ids)
+        for device_id, micros in other.devices.items():
+            if micros > self.devices.get(device_id, -1 << 62):
+                self.devices[device_id] = micros
+        for resident_id, seen in other.presence.items():
+            mine = self.presence.get(resident_id)
+            if mine is None or seen[:2] > mine[:2]:
+                self.presence[resident_id] = seen
+
+    def ids_of(self, kinds: Collection[str]) -> list[int]:
+        return [pk for kind in kinds for pk in self.kinds.get(kind, ())]
+
+    def dumps(self) -> str:
+        """As JSON text (PendingBatch.summary)."""
+        return msgspec.json.encode({"kinds": self.kinds, "presence": [[r, *v] for r, v in self.presence.items()],
+                                    "devices": list(self.devices.items())}).decode()
+
+    @classmethod
+    def loads(cls, text: str) -> Summary:
+        data = msgspec.json.decode(text)
+        return cls(kinds=data["kinds"], presence={r: (m, e, d, p, k) for r, m, e, d, p, k in data["presence"]},
+                   devices=dict(data["devices"]))
+
+
+def summarize(inserted: Iterable[tuple[int, EventRow]]) -> Summary:
+    """The summary of rows ingest has just inserted (linli.devices.storage.store_events)."""
+    summary = Summary()
+    add = summary.add
+    for pk, row in inserted:
+        add(pk, row.kind, row.device_id, row.resident_id, micros(row.occurred_at), row.place_path)
+    return summary
+
+
+def read_summary(event_ids: Sequence[int]) -> Summary:
+    """The summary of stored events, read from the events table: for batches written without one."""
+    summary = Summary()
+    rows = with_ids(DeviceEvent.objects.all(), event_ids).order_by().values_list(
+        "pk", "kind", "device_id", "resident_id", "occurred_at", "place_path")
+    for pk, kind, device_id, resident_id, occurred_at, place_path in rows:
+        summary.add(pk, kind, device_id, resident_id, micros(occurred_at), place_path)
+    return summary
+
+
+_ONE_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def micros(moment: dt.datetime) -> int:
+    """An aware time as integer microseconds since the epoch (exact; comparable whatever the time's offset)."""
+    return (moment - _EPOCH) // _ONE_MICROSECOND
+
+
+def after_store(event_ids: Sequence[int], *, summary: Summary | None = None, now: dt.datetime | None = None) -> None:
     """Process stored events by id: the alert rules, then residents' last-seen and devices' last-event times.
 
-    Only the events the rules read (those of the rules' kinds, a small share of the stream) come back to Python;
-    last-event and last-seen times are computed and written by the database in one statement each, from the rows
-    where they lie. ``now`` stamps alert history (default: the present; the demo gives the time of its story)."""
+    ``summary``: the batch's summary when ingest made one (else it is read from the events). Only the events of the
+    rules' kinds (a small share of the stream) are read back; last-seen and last-event times are written from the
+    summary, one statement each. ``now`` stamps alert history (default: the present; the demo gives the time of
+    its story)."""
     if not event_ids:
         return
     from linli.alerts.actions import process_events
     from linli.alerts.rules import current_rules
 
-    process_events(event_ids, events=load_rows(event_ids, kinds=current_rules().kinds), now=now)
+    if summary is None:
+        summary = read_summary(event_ids)
+    kinds = current_rules().kinds
+    process_events(event_ids, events=load_rows(summary.ids_of(kinds), kinds=kinds), now=now)
     # Last: the rows these two write stay locked only until the commit that follows. Two passes (two ingest
     # processes) move many of the same residents forward and waited on each other's rows for the whole pass when
     # presence came first; storing a batch locks the devices it marks seen, and waited for a pass that had moved
     # their last-event times first. Nothing in the rules reads either, and other transactions see all at once.
-    update_presence(event_ids)
-    touch_devices(event_ids)
+    update_presence(summary.presence)
+    touch_devices(summary.devices)
 
 
-def update_presence(event_ids: Sequence[int]) -> int:
-    """Each resident who passed a door or gate among the events: last seen at their latest passage (the latest
-    occurred_at, then the highest id), in one statement, rows written in resident order (concurrent passes then
-    wait for each other instead of deadlocking). Monotonic: a row changes only when the passage is newer than what
-    it holds, so late events change nothing. Returns the rows inserted or moved."""
-    if not event_ids:
-        return 0
+PRESENCE_CHUNK = 1000  # rows a statement (SQLite: six parameters a row, at most 32,766 parameters a statement)
+
+
+def update_presence(latest: dict[int, tuple[int, int, int, str, str]]) -> int:
+    """Each resident's last seen moves to their latest passage (``Summary.presence``), written in resident order
+    (concurrent passes then wait for each other instead of deadlocking). Monotonic: a row changes only when the
+    passage is newer than what it holds, so late events change nothing. Returns the rows inserted or moved."""
     quote = connection.ops.quote_name
     table = quote(PersonPresence._meta.db_table)
-    events = quote(DeviceEvent._meta.db_table)
-    where_id, params = in_list("id", event_ids, "bigint")
-    where_kind, kind_params = in_list("kind", sorted(PASSAGES))
     names = ("resident_id", "last_seen_at", "last_event_id", "last_device_id", "last_place_path", "last_kind")
+    types = ("bigint", MICROS, "bigint", "bigint", "text", "text")
     updates = ", ".join(f"{c} = excluded.{c}" for c in names[1:])
+    rows = [(r, *seen) for r, seen in sorted(latest.items())]
+    moved = 0
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(names)}) "
-            f"SELECT resident_id, occurred_at, id, device_id, place_path, kind FROM ("
-            f"SELECT resident_id, occurred_at, id, device_id, place_path, kind, row_number() OVER ("
-            f"PARTITION BY resident_id ORDER BY occurred_at DESC, id DESC) AS n FROM {events} "
-            f"WHERE {where_id} AND {where_kind} AND resident_id IS NOT NULL) AS latest "
-            f"WHERE n = 1 ORDER BY resident_id "
-            f"ON CONFLICT (resident_id) DO UPDATE SET {updates} WHERE {table}.last_seen_at < excluded.last_seen_at",
-            params + kind_params,
-        )
-        return cursor.rowcount
+        for start in range(0, len(rows), PRESENCE_CHUNK):
+            source, params = row_source(tuple(zip(names, types, strict=True)), rows[start:start + PRESENCE_CHUNK])
+            # WHERE true: SQLite reads "ON" after a bare SELECT ... FROM as a join condition
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM ({source}) AS v WHERE true "
+                f"ON CONFLICT (resident_id) DO UPDATE SET {updates} "
+                f"WHERE {table}.last_seen_at < excluded.last_seen_at", params)
+            moved += cursor.rowcount
+    return moved
 
 
-def touch_devices(event_ids: Sequence[int]) -> int:
-    """Each device's last-event time moves forward to its newest event among these (liveness rows excluded), in one
-    statement. Returns the devices moved."""
-    if not event_ids:
+def touch_devices(newest: dict[int, int]) -> int:
+    """Each device's last-event time moves forward to its newest event (``Summary.devices``), in one statement.
+    Returns the devices moved."""
+    if not newest:
         return 0
     quote = connection.ops.quote_name
     table = quote(Device._meta.db_table)
-    where_id, params = in_list("id", event_ids, "bigint")
-    where_kind, kind_params = in_list("kind", sorted(LIVENESS))
-    newest = (f"SELECT device_id AS id, max(occurred_at) AS at FROM {quote(DeviceEvent._meta.db_table)} "
-              f"WHERE {where_id} AND NOT {where_kind} GROUP BY device_id")
+    source, params = row_source((("id", "bigint"), ("at", MICROS)), sorted(newest.items()))
     newer = f"({table}.last_event_at IS NULL OR {table}.last_event_at < v.at)"
     locked = only_locked = ""
     if connection.vendor == "postgresql":
@@ -149,8 +232,8 @@ def touch_devices(event_ids: Sequence[int]) -> int:
                   f"ORDER BY {table}.id FOR NO KEY UPDATE OF {table})")
         only_locked = f" AND {table}.id IN (SELECT id FROM l)"
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH v AS MATERIALIZED ({newest}){locked} UPDATE {table} SET last_event_at = v.at FROM v "
-                       f"WHERE {table}.id = v.id AND {newer}{only_locked}", params + kind_params)
+        cursor.execute(f"WITH v (id, at) AS MATERIALIZED ({source}){locked} UPDATE {table} SET last_event_at = v.at "
+                       f"FROM v WHERE {table}.id = v.id AND {newer}{only_locked}", params)
         return cursor.rowcount
 
 
@@ -173,7 +256,10 @@ def process_batch(batch_id: int, *, now: dt.datetime | None = None) -> bool:
             batches += (PendingBatch.objects.select_for_update(skip_locked=True).exclude(pk=batch_id)
                         .order_by("pk")[:COALESCE_BATCHES - 1])
         event_ids = [pk for b in batches for pk in b.event_ids]
-        after_store(event_ids, now=now)
+        summary = Summary()
+        for b in batches:
+            summary.merge(Summary.loads(b.summary) if b.summary else read_summary(b.event_ids))
+        after_store(event_ids, summary=summary, now=now)
         PendingBatch.objects.filter(pk__in=[b.pk for b in batches]).delete()
     return True
 
