@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Max
+from django.db import connection
 from django.utils import timezone
 
 from .models import Rule
@@ -76,12 +76,17 @@ def compile_rule(rule: Rule, user_ids: Iterable[int]) -> CompiledRule:
 
 _lock = threading.Lock()
 _cached: tuple[Any, RuleSet] | None = None
+_STAMP_SQL = "SELECT count(*), max(updated_at), max(id) FROM {table}"
 
 
 def current_rules() -> RuleSet:
     """The rule set, rebuilt only when a rule was added, changed or deleted (one small query to know)."""
     global _cached
-    stamp = tuple(Rule.objects.aggregate(n=Count("pk"), at=Max("updated_at"), top=Max("pk")).values())
+    # hand-written: the ORM builds this aggregate anew on every call, which cost a processing pass more than the rest
+    # of its rule handling
+    with connection.cursor() as cursor:
+        cursor.execute(_STAMP_SQL.format(table=connection.ops.quote_name(Rule._meta.db_table)))
+        stamp = tuple(cursor.fetchone())
     with _lock:
         if _cached is not None and _cached[0] == stamp:
             return _cached[1]

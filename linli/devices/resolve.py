@@ -25,7 +25,7 @@ from django.db.models import Q
 from .adapters import SubjectKind
 from .choices import CredentialType
 from .models import DeviceCredential, Vehicle, VisitorPass
-from .storage import EventRow, any_of, where_in
+from .storage import EventRow, any_of, pg_array, where_in
 
 CREDENTIAL_TYPES = frozenset(CredentialType.values)
 
@@ -117,7 +117,7 @@ def _resolve_visitors(rows: Sequence[EventRow], plates: list[EventRow]) -> None:
     query = VisitorPass.objects.filter(valid_from__lte=max(moments), valid_until__gte=min(moments))
     if connection.vendor == "postgresql":  # one array each: see storage.where_in
         query = query.extra(where=[f"({any_of(VisitorPass, 'code')} OR {any_of(VisitorPass, 'plate')})"],
-                            params=[list(codes), list(plate_refs)])
+                            params=[pg_array(codes), pg_array(plate_refs)])
     else:
         query = query.filter(Q(code__in=codes) | Q(plate__in=plate_refs))
     passes = [_Pass(*values) for values in query.values_list(

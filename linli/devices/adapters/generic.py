@@ -7,6 +7,7 @@ Pictures come as further parts of a multipart/form-data body and are named by an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -14,6 +15,7 @@ import orjson
 
 from .base import (
     DEFAULT_LIMITS,
+    LIVENESS_KINDS,
     AttrValue,
     Direction,
     EventKind,
@@ -178,7 +180,7 @@ def _parse_event(
         device_ref=device,
         occurred_at=occurred_at,
         occurred_at_raw=time_text,
-        external_id=_external_id(device, own_id, event.data),
+        external_id=_external_id(device, own_id, kind, time_text, lambda: event.data),
         subject_kind=subject_kind,
         subject_ref=subject_ref,
         subject_ref_type=ref_type,
@@ -327,7 +329,7 @@ def _fast_event(text: str, default_device: str, raw: str, limits: Limits) -> Nor
                 return None
     # no id of its own: the key is a digest of the event as the text gives it (orjson reads this text exactly as
     # the strict loader: no escape, no long number, no duplicate key)
-    external_id = _external_id(device, own_id, {} if own_id else orjson.loads(text))
+    external_id = _external_id(device, own_id, kind, time_text, lambda: orjson.loads(text))
     return NormalizedEvent(
         vendor=VENDOR,
         kind=kind,
@@ -419,7 +421,13 @@ def _media(event: Obj, media: dict[str, Media], attach_all: bool) -> tuple[Media
     return tuple(chosen)
 
 
-def _external_id(device: str, own_id: str | None, data: dict) -> str:
+def _external_id(device: str, own_id: str | None, kind: EventKind, time_text: str, data: Callable[[], dict]) -> str:
     """The idempotency key of a generic event, the same on the full and the fast path: the sender's own id, else
-    a digest of the event's canonical JSON with its device."""
-    return f"{VENDOR}:{device}:{own_id or digest(canonical_json({**data, 'device': device}))}"
+    a digest of the event's canonical JSON (``data()``) with its device. A heartbeat or online/offline notice is
+    never stored under its key (it moves the device's state; ingest keys the events it writes for that itself):
+    its kind and time stand in, without the digest, which cost more than the rest of reading the notice."""
+    if own_id:
+        return f"{VENDOR}:{device}:{own_id}"
+    if kind in LIVENESS_KINDS:
+        return f"{VENDOR}:{device}:{kind._value_}@{time_text}"
+    return f"{VENDOR}:{device}:{digest(canonical_json({**data(), 'device': device}))}"

@@ -119,6 +119,19 @@ def test_given_the_same_event_twice_in_any_key_order_when_parsed_then_the_same_e
     assert parse_generic(inherited).events[0].external_id == first
 
 
+def test_given_a_heartbeat_without_an_id_when_parsed_then_its_key_is_its_kind_and_time_on_both_paths():
+    """Liveness notices are never stored under their key: no digest of their content is made."""
+    one = b'{"kind": "device.heartbeat", "time": "2026-04-23T06:20:03+08:00"}'
+    batch = b'{"events": [' + one + b', {"kind": "device.online", "time": "2026-04-23T06:20:04+08:00"}]}'
+
+    fast = parse_generic(one, default_device="GW-7").events
+    full = parse_generic(batch, default_device="GW-7").events
+
+    assert [e.external_id for e in fast + full] == ["generic:GW-7:device.heartbeat@2026-04-23T06:20:03+08:00",
+                                                    "generic:GW-7:device.heartbeat@2026-04-23T06:20:03+08:00",
+                                                    "generic:GW-7:device.online@2026-04-23T06:20:04+08:00"]
+
+
 def test_given_an_event_naming_no_device_when_a_default_is_given_then_it_is_used_else_quarantined():
     body = b'{"kind": "device.heartbeat", "time": "2026-04-23T06:20:03+08:00"}'
     assert parse_generic(body, default_device="GW-7").events[0].device_ref == "GW-7"
