@@ -24,8 +24,8 @@ from .storage import MICROS, EventRow, in_list, row_source, with_ids
 
 REDRIVE_AFTER = dt.timedelta(minutes=1)  # a batch still pending after this was left behind by its task
 REDRIVE_BATCHES = 200
-COALESCE_BATCHES = 10  # batches one pass may take on (PostgreSQL): bounded, so one pass stays short (10 full
-# batches of linli ingest are 20,000 events)
+COALESCE_BATCHES = 4  # batches one pass may take on (PostgreSQL): bounded, so one pass stays short (4 full
+# batches of linli ingest are 40,000 events)
 PASSAGES = frozenset(k.value for k in PASSAGE_KINDS)
 LIVENESS = frozenset(k.value for k in LIVENESS_KINDS)
 
