@@ -27,7 +27,7 @@ from linli.notify.actions import notify_users
 from .choices import ACTIVE, AlertStatus, HistoryKind, Severity, SubjectKind
 from .models import Alert, AlertEvent, Rule
 from .queries import users_for_roles
-from .rules import CompiledRule, Match
+from .rules import CompiledRule, Match, RuleSet
 
 SYSTEM = Actor.system("alerts")
 NOTE_MAX = 500
@@ -246,11 +246,11 @@ def _one_writer_at_a_time() -> None:
 
 
 def process_events(event_ids: Sequence[int], now: dt.datetime | None = None,
-                   events: Sequence[dict] | None = None) -> list[int]:
+                   events: Sequence[dict] | None = None, rules: RuleSet | None = None) -> list[int]:
     """Stored events through the rules (called by linli.devices.pipeline.after_store): alerts opened or repeated,
     alerts resolved by an event (a device back online), and care alerts resolved by the resident's passage.
     ``events``: the events of the rules' kinds as dicts of linli.alerts.rules.EVENT_FIELDS, when the caller has
-    read them already (others may be left out).
+    read them already (others may be left out), and ``rules`` the rule set it read them by.
     Returns the ids of the alerts opened or repeated."""
     from linli.devices.models import Device
 
@@ -258,7 +258,7 @@ def process_events(event_ids: Sequence[int], now: dt.datetime | None = None,
     from .rules import evaluate
 
     now = _now(now)
-    matches, resolves = evaluate(event_ids, events)
+    matches, resolves = evaluate(event_ids, events, rules)
     devices = {m.event["device_id"] for m in matches}
     places = dict(Device.objects.filter(pk__in=devices).values_list("pk", "place_id")) if devices else {}
     occurrences = group_matches(matches, places)

@@ -166,14 +166,14 @@ class Match:
     event: dict
 
 
-def evaluate(event_ids: Sequence[int], events: Sequence[dict] | None = None
+def evaluate(event_ids: Sequence[int], events: Sequence[dict] | None = None, rules: RuleSet | None = None
              ) -> tuple[list[Match], list[tuple[str, int]]]:
     """The (rule, event) pairs that raise or repeat an alert, and the (rule code, device id) pairs whose alerts an
     event resolves (a device back online resolves its "device offline"). ``events``: the events of ``event_ids``
-    as dicts of EVENT_FIELDS when the caller has read them already."""
+    as dicts of EVENT_FIELDS when the caller has read them already; ``rules``: the rule set it chose them by."""
     from linli.devices.models import DeviceEvent
 
-    rules = current_rules()
+    rules = rules or current_rules()
     kinds = rules.kinds
     if not event_ids or not kinds:
         return [], []

@@ -18,6 +18,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from linli.core.times import from_micros, to_micros
+
 from .adapters import LIVENESS_KINDS, PASSAGE_KINDS
 from .models import Device, DeviceEvent, PendingBatch, PersonPresence
 from .storage import MICROS, EventRow, in_list, row_source, with_ids
@@ -30,19 +32,17 @@ PASSAGES = frozenset(k.value for k in PASSAGE_KINDS)
 LIVENESS = frozenset(k.value for k in LIVENESS_KINDS)
 
 
-def load_rows(event_ids: Sequence[int], kinds: Collection[str] | None = None) -> list[dict]:
-    """The stored events (only those of ``kinds`` when given) as dicts of the fields the rules read
-    (linli.alerts.rules.EVENT_FIELDS), in one query.
+def load_rows(event_ids: Sequence[int]) -> list[dict]:
+    """The stored events as dicts of the fields the rules read (linli.alerts.rules.EVENT_FIELDS), in one query.
 
     PostgreSQL: one hand-written query and the dicts built here (the ORM's ``values()`` costs more in Python than
     the query in the database for a batch of a thousand); ``attrs`` decoded only when not empty (most events)."""
     from linli.alerts.rules import EVENT_FIELDS
 
-    if not event_ids or kinds is not None and not kinds:
+    if not event_ids:
         return []
     if connection.vendor != "postgresql":
-        rows = with_ids(DeviceEvent.objects.all(), event_ids)
-        return list((rows if kinds is None else rows.filter(kind__in=kinds)).values(*EVENT_FIELDS))
+        return list(with_ids(DeviceEvent.objects.all(), event_ids).values(*EVENT_FIELDS))
     quote = connection.ops.quote_name
     meta = DeviceEvent._meta
     columns = []
@@ -54,9 +54,6 @@ def load_rows(event_ids: Sequence[int], kinds: Collection[str] | None = None) ->
     attrs = EVENT_FIELDS.index("attrs")
     times = [i for i, name in enumerate(EVENT_FIELDS) if name in _TIME_FIELDS]
     where, params = in_list("id", event_ids, "bigint")
-    if kinds is not None:
-        where_kind, kind_params = in_list("kind", kinds)
-        where, params = f"{where} AND {where_kind}", params + kind_params
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(columns)} FROM {quote(meta.db_table)} WHERE {where}", params)
         rows = cursor.fetchall()
@@ -66,7 +63,7 @@ def load_rows(event_ids: Sequence[int], kinds: Collection[str] | None = None) ->
         for i in times:
             name = EVENT_FIELDS[i]
             if event[name] is not None:
-                event[name] = _EPOCH + dt.timedelta(microseconds=event[name])
+                event[name] = from_micros(event[name])
         text = row[attrs]
         event["attrs"] = {} if text == "{}" else _json_value(text)
         out.append(event)
@@ -74,7 +71,6 @@ def load_rows(event_ids: Sequence[int], kinds: Collection[str] | None = None) ->
 
 
 _TIME_FIELDS = frozenset({"occurred_at", "received_at"})
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _json_value(text: object) -> object:
@@ -144,7 +140,7 @@ def summarize(inserted: Iterable[tuple[int, EventRow]]) -> Summary:
     summary = Summary()
     add = summary.add
     for pk, row in inserted:
-        add(pk, row.kind, row.device_id, row.resident_id, micros(row.occurred_at), row.place_path)
+        add(pk, row.kind, row.device_id, row.resident_id, to_micros(row.occurred_at), row.place_path)
     return summary
 
 
@@ -154,16 +150,8 @@ def read_summary(event_ids: Sequence[int]) -> Summary:
     rows = with_ids(DeviceEvent.objects.all(), event_ids).order_by().values_list(
         "pk", "kind", "device_id", "resident_id", "occurred_at", "place_path")
     for pk, kind, device_id, resident_id, occurred_at, place_path in rows:
-        summary.add(pk, kind, device_id, resident_id, micros(occurred_at), place_path)
+        summary.add(pk, kind, device_id, resident_id, to_micros(occurred_at), place_path)
     return summary
-
-
-_ONE_MICROSECOND = dt.timedelta(microseconds=1)
-
-
-def micros(moment: dt.datetime) -> int:
-    """An aware time as integer microseconds since the epoch (exact; comparable whatever the time's offset)."""
-    return (moment - _EPOCH) // _ONE_MICROSECOND
 
 
 def after_store(event_ids: Sequence[int], *, summary: Summary | None = None, now: dt.datetime | None = None) -> None:
@@ -180,8 +168,8 @@ def after_store(event_ids: Sequence[int], *, summary: Summary | None = None, now
 
     if summary is None:
         summary = read_summary(event_ids)
-    kinds = current_rules().kinds
-    process_events(event_ids, events=load_rows(summary.ids_of(kinds), kinds=kinds), now=now)
+    rules = current_rules()
+    process_events(event_ids, events=load_rows(summary.ids_of(rules.kinds)), rules=rules, now=now)
     # Last: the rows these two write stay locked only until the commit that follows. Two passes (two ingest
     # processes) move many of the same residents forward and waited on each other's rows for the whole pass when
     # presence came first; storing a batch locks the devices it marks seen, and waited for a pass that had moved

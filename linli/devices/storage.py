@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
 from django.db import connection, transaction
+
+from linli.core.times import from_micros
 
 from .models import DeviceEvent
 
@@ -59,8 +61,8 @@ TIME_COLUMNS = frozenset({"occurred_at", "received_at"})
 JSON_COLUMNS = frozenset({"attrs", "media"})
 
 
-MICROS = "micros"  # a row_source column type: integer microseconds since the epoch, given out as timestamptz
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROS = "micros"  # a row_source column type: integer microseconds since the epoch (linli.core.times), given out as
+# timestamptz
 
 
 def row_source(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
@@ -83,7 +85,7 @@ def row_source(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
     for row in rows:
         row = list(row)
         for i in micros:
-            row[i] = _EPOCH + timedelta(microseconds=row[i])
+            row[i] = from_micros(row[i])
         params += [adapt(v) if isinstance(v, datetime) else v for v in row]
     return "VALUES " + ", ".join([one] * len(rows)), params
 

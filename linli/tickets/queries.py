@@ -6,7 +6,6 @@ assignee sees what was given to them. Everything else is NotFound (404), never 4
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -34,6 +33,7 @@ from linli.core.actor import Actor
 from linli.core.errors import NotFound, invalid
 from linli.core.identity import clean_text
 from linli.core.permissions import ROLE_PERMISSIONS, Perm, Role
+from linli.core.times import from_micros, to_micros
 from linli.places.choices import PlaceKind, PlaceStatus
 from linli.places.models import Place
 
@@ -265,11 +265,9 @@ def search_tickets(actor: Actor, f: TicketFilter) -> TicketPool:
 
 def cursor_of(ticket: Ticket) -> str:
     """The cursor of the page after ``ticket``: its creation time (microseconds since 1970, UTC) and id."""
-    micros = (ticket.created_at - _EPOCH) // dt.timedelta(microseconds=1)
-    return f"{micros}.{ticket.pk}"
+    return f"{to_micros(ticket.created_at)}.{ticket.pk}"
 
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 CURSOR = re.compile(r"^(-?\d{1,19})\.(\d{1,18})$")
 
 
@@ -279,7 +277,7 @@ def after_cursor(pool: TicketPool, cursor: str) -> TicketPool:
     to it). A malformed cursor is a 422 naming ``cursor``."""
     found = CURSOR.match(cursor.strip())
     try:
-        at = _EPOCH + dt.timedelta(microseconds=int(found.group(1))) if found else None
+        at = from_micros(int(found.group(1))) if found else None
     except OverflowError:
         at = None
     if at is None:

@@ -13,11 +13,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from linli.core.actor import Actor
+from linli.core.times import to_micros
 from linli.devices.actions import add_credential
 from linli.devices.adapters import parse_generic
 from linli.devices.ingest import processing_inline, record_device_events
 from linli.devices.models import Device, DeviceEvent, PendingBatch, PersonPresence
-from linli.devices.pipeline import Summary, micros, process_batch, read_summary
+from linli.devices.pipeline import Summary, process_batch, read_summary
 from linli.devices.tests.helpers import register
 
 pytestmark = pytest.mark.django_db
@@ -57,9 +58,9 @@ def test_given_passages_when_stored_then_the_batch_carries_their_summary(world, 
 
     summary = Summary.loads(batch.summary)
     newest = DeviceEvent.objects.get(external_id="generic:DOOR-A:late-but-newest")
-    assert summary.presence == {world.resident_a.pk: (micros(newest.occurred_at), newest.pk, door.pk,
+    assert summary.presence == {world.resident_a.pk: (to_micros(newest.occurred_at), newest.pk, door.pk,
                                                       world.entrance_a.path, "passage.card")}
-    assert summary.devices == {door.pk: micros(dt.datetime(2026, 4, 23, 0, 7, tzinfo=dt.UTC))}  # the stranger's
+    assert summary.devices == {door.pk: to_micros(dt.datetime(2026, 4, 23, 0, 7, tzinfo=dt.UTC))}  # the stranger's
     assert sorted(summary.kinds["passage.card"]) == sorted(batch.event_ids)  # heartbeats are not stored
     assert normal(summary) == normal(read_summary(batch.event_ids))  # what reading the events gives
 
