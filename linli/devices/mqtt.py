@@ -13,7 +13,6 @@ keys store it once.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 import queue
 import socket
@@ -37,6 +36,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from linli.core import context
+from linli.core.heap import collector_paused, freeze_heap
 
 from .adapters import Quarantine, Reason, parse_frigate, parse_generic
 from .choices import ENDPOINT_VENDORS, Source, Vendor
@@ -464,14 +464,6 @@ class _LeanClient(paho.Client):
         self._packet_queue(_PUBACK, b"".join([pack(_PUBACK, 2, mid) for mid in mids]), 0, 1)
 
 
-def freeze_heap() -> None:
-    """Keep what a long-running process holds from its start (Django, the modules and their tables) out of the
-    cyclic garbage collector (``gc.freeze``): each full collection that a busy consumer's allocations trigger walked
-    all of it again, about a tenth of the ingest process's CPU. What is made afterwards is collected as before."""
-    gc.collect()
-    gc.freeze()
-
-
 class Consumer:
     """One ingest process: connect, subscribe to the shared group, then store and acknowledge batches until
     ``stop`` is set (or ``run_for`` seconds passed)."""
@@ -582,7 +574,7 @@ class Consumer:
         while True:
             close_old_connections()
             try:
-                with processing_inline() if self.inline else nullcontext([]) as pending:
+                with processing_inline() if self.inline else nullcontext([]) as pending, collector_paused():
                     outcome = store_batch(batch, self.config, timezone.now())
                 break
             except Exception:
@@ -610,7 +602,7 @@ class Consumer:
             started = time.perf_counter()
             try:
                 close_old_connections()
-                with context.as_task():
+                with context.as_task(), collector_paused():
                     process_batch(batch_id)
             except Exception:
                 log.exception("processing stored batch %d failed; the sweeper will process it again", batch_id)

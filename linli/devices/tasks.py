@@ -7,6 +7,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from linli.core import context
+from linli.core.heap import collector_paused, freeze_heap
 
 _heap_frozen = False
 
@@ -16,21 +17,19 @@ def process_event_batch(batch_id: int) -> None:
     from .pipeline import process_batch
 
     _freeze_heap_once()
-    with context.as_task():
+    with context.as_task(), collector_paused():
         process_batch(batch_id)
 
 
 def _freeze_heap_once() -> None:
     """In a worker process (not with tasks run at once, as in tests): what it holds by its first batch is left out
-    of the garbage collector's passes from then on (linli.devices.mqtt.freeze_heap)."""
+    of the garbage collector's passes from then on (linli.core.heap.freeze_heap)."""
     global _heap_frozen
     from huey.contrib.djhuey import HUEY
 
     if _heap_frozen or HUEY.immediate:
         return
     _heap_frozen = True
-    from .mqtt import freeze_heap
-
     freeze_heap()
 
 
