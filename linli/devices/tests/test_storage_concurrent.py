@@ -1,5 +1,6 @@
-"""The batch writer against a concurrent writer of the same key (PostgreSQL: another ingest process storing a
-resend): the insert waits for the other transaction and then skips the key. One row per key, and the ids returned
+"""The batch writer against a concurrent writer of the same key (PostgreSQL): another ingest process storing a
+resend holds the insert lock, so the batch waits for it and then skips the key it stored; a row written without
+the lock makes the COPY give way to the insert that skips any key. Either way one row per key, and the ids returned
 are exactly the rows this batch wrote."""
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import psycopg
 import pytest
 from django.db import connection
 
+from linli.devices import storage
 from linli.devices.models import DeviceEvent
-from linli.devices.storage import EventRow, insert_events, store_events
+from linli.devices.storage import EventRow, insert_events
 from linli.devices.tests.helpers import register
 
 T0 = dt.datetime(2026, 4, 23, 0, 3, 27, tzinfo=dt.UTC)
@@ -48,38 +50,72 @@ def _keys(ids: list[int]) -> list[str]:
     return sorted(DeviceEvent.objects.filter(pk__in=ids).values_list("external_id", flat=True))
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_given_another_process_commits_a_key_of_the_batch_meanwhile_then_one_row_and_the_right_ids(gas):
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent sessions: PostgreSQL only")
-    other = _other_connection()
+def _commit_once_waiting(other: psycopg.Connection, waited: threading.Event) -> threading.Thread:
+    """A thread that commits ``other`` as soon as this test's session waits for a lock (or after 30 s)."""
     watcher = _other_connection()
     watcher.autocommit = True
     connection.ensure_connection()
     me = connection.connection.info.backend_pid
+
+    def run() -> None:
+        try:
+            until = time.monotonic() + 30
+            while time.monotonic() < until:
+                state = watcher.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
+                                        [me]).fetchone()
+                if state and state[0] == "Lock":
+                    waited.set()
+                    break
+                time.sleep(0.01)
+            other.commit()
+        finally:
+            watcher.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_given_another_ingest_process_stores_a_key_of_the_batch_meanwhile_then_the_batch_waits_and_skips_it(
+        gas, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent sessions: PostgreSQL only")
+    given_way = []
+    monkeypatch.setattr(storage, "_insert_on_conflict", lambda *a: given_way.append(a) or [])
+    other = _other_connection()
     waited = threading.Event()
-
-    def commit_once_the_insert_waits() -> None:
-        until = time.monotonic() + 30
-        while time.monotonic() < until:
-            state = watcher.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [me]).fetchone()
-            if state and state[0] == "Lock":
-                waited.set()
-                break
-            time.sleep(0.01)
-        other.commit()
-
     try:
+        other.execute("SELECT pg_advisory_xact_lock(%s)", [storage.INSERT_LOCK])  # as store_events takes it
         theirs = _insert_elsewhere(other, gas, "dup")
-        committer = threading.Thread(target=commit_once_the_insert_waits)
-        committer.start()
+        committer = _commit_once_waiting(other, waited)
         ids = insert_events([row(gas, "k1"), row(gas, "dup"), row(gas, "k2")])
         committer.join()
     finally:
         other.close()
-        watcher.close()
 
-    assert waited.is_set()  # the insert did meet the other session's uncommitted key
+    assert waited.is_set()  # the batch did wait for the other process's lock
+    assert given_way == []  # the probe after the wait found the key: the COPY went through
+    assert len(ids) == 2 and _keys(ids) == ["k1", "k2"]
+    assert list(DeviceEvent.objects.filter(external_id="dup").values_list("pk", flat=True)) == [theirs]
+    assert DeviceEvent.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_given_a_row_written_without_the_lock_meanwhile_then_the_copy_gives_way_and_the_key_is_skipped(gas):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent sessions: PostgreSQL only")
+    other = _other_connection()
+    waited = threading.Event()
+    try:
+        theirs = _insert_elsewhere(other, gas, "dup")  # no insert lock: the probe cannot see it yet
+        committer = _commit_once_waiting(other, waited)
+        ids = insert_events([row(gas, "k1"), row(gas, "dup"), row(gas, "k2")])
+        committer.join()
+    finally:
+        other.close()
+
+    assert waited.is_set()  # the COPY did meet the other session's uncommitted key
     assert len(ids) == 2 and _keys(ids) == ["k1", "k2"]
     assert list(DeviceEvent.objects.filter(external_id="dup").values_list("pk", flat=True)) == [theirs]
     assert DeviceEvent.objects.count() == 3
@@ -100,8 +136,8 @@ def test_given_a_key_stored_in_the_same_transaction_when_written_again_then_it_i
 
 
 @pytest.mark.django_db
-def test_given_a_batch_when_inserted_then_its_rows_go_in_key_order(gas, world):
-    """Two ingest processes whose batches share keys (a resend taken by the other process) lock those keys in the
+def test_given_the_insert_that_skips_any_key_then_its_rows_go_in_key_order(gas, world):
+    """The way a batch takes when a key turns up after the probe: transactions whose rows share keys lock them in the
     same order, so one waits for the other instead of both waiting for each other (a deadlock: one batch undone and
     stored again a second later). The statement returns its rows as it inserted them; their ids still follow the
     batch's order."""
@@ -111,10 +147,11 @@ def test_given_a_batch_when_inserted_then_its_rows_go_in_key_order(gas, world):
     keys = ["b", "a", "B", "c10", "c9", "值", "a "]
     rows = [row(device, key) for key in keys for device in (smoke, gas)]
 
-    inserted = store_events(rows)
+    with connection.cursor() as cursor:
+        inserted = storage._insert_on_conflict(cursor, rows)
 
-    in_insert_order = [(r.device_id, r.external_id) for _, r in inserted]
+    in_insert_order = [(device_id, key) for _, device_id, key in inserted]
     assert in_insert_order == sorted(in_insert_order, key=lambda k: (k[0], k[1].encode()))  # bytes: "C" collation
-    by_id = [(r.device_id, r.external_id) for _, r in sorted(inserted, key=lambda pair: pair[0])]
+    by_id = [(device_id, key) for _, device_id, key in sorted(inserted)]
     assert by_id == [(r.device_id, r.external_id) for r in rows]
     assert list(DeviceEvent.objects.order_by("pk").values_list("device_id", "external_id")) == by_id
