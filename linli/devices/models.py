@@ -254,7 +254,7 @@ class PendingBatch(models.Model):
     transaction as the events; the task deletes it when done, the sweeper re-drives what is left behind."""
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    event_ids = models.JSONField(default=list)
+    event_ids = models.JSONField(default=list)  # only in batches without a summary (the summary holds the ids)
     # linli.devices.pipeline.Summary as JSON text, made by ingest from the rows it inserted (empty: read from the
     # events). Text, stored uncompressed on PostgreSQL (migration 0006): parsing it as jsonb, or compressing it, cost
     # the database more per event than the rest of the row.

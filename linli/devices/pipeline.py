@@ -120,6 +120,10 @@ class Summary:
             if mine is None or seen[:2] > mine[:2]:
                 self.presence[resident_id] = seen
 
+    def event_ids(self) -> list[int]:
+        """Every event of the batch, in id order."""
+        return sorted(pk for ids in self.kinds.values() for pk in ids)
+
     def ids_of(self, kinds: Collection[str]) -> list[int]:
         return [pk for kind in kinds for pk in self.kinds.get(kind, ())]
 
@@ -243,11 +247,10 @@ def process_batch(batch_id: int, *, now: dt.datetime | None = None) -> bool:
         if skip:
             batches += (PendingBatch.objects.select_for_update(skip_locked=True).exclude(pk=batch_id)
                         .order_by("pk")[:COALESCE_BATCHES - 1])
-        event_ids = [pk for b in batches for pk in b.event_ids]
         summary = Summary()
         for b in batches:
             summary.merge(Summary.loads(b.summary) if b.summary else read_summary(b.event_ids))
-        after_store(event_ids, summary=summary, now=now)
+        after_store(summary.event_ids(), summary=summary, now=now)
         PendingBatch.objects.filter(pk__in=[b.pk for b in batches]).delete()
     return True
 

@@ -344,13 +344,13 @@ def _id_sequence(cursor: Any) -> str:
 
 
 _LOAD_TYPES = _load_types()
-# COPY straight into the event table: the id first; JSON columns in jsonb's binary form (a version byte, then the
-# text) sent as bytes
-_COPY_ROW_TYPES = ["int8"] + ["bytea" if c in JSON_COLUMNS else t for c, t in zip(COLUMNS, _LOAD_TYPES, strict=True)]
+# COPY straight into the event table: the id first; JSON columns in jsonb's binary form, a version byte (1) and the
+# text, sent through the text dumper (C; the byte is the character U+0001 in UTF-8)
+_COPY_ROW_TYPES = ["int8"] + list(_LOAD_TYPES)
 _JSONB_BINARY = [1 + COLUMNS.index("attrs"), 1 + COLUMNS.index("media")]  # their places in such a row
 
 
-def _jsonb(value: Any) -> bytes:
+def _jsonb(value: Any) -> str:
     if not value:  # most events carry no media and few attributes
-        return b"\x01[]" if isinstance(value, list) else b"\x01{}"
-    return b"\x01" + json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        return "\x01[]" if isinstance(value, list) else "\x01{}"
+    return "\x01" + json.dumps(value, ensure_ascii=False, separators=(",", ":"))

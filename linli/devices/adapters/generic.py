@@ -7,6 +7,7 @@ Pictures come as further parts of a multipart/form-data body and are named by an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +32,7 @@ from .base import (
     SubjectRefType,
     clip,
 )
-from .common import KEY_END, LONG_NUMBER, check_body, load_json_fast, split_upload
+from .common import check_body, load_json_fast, split_upload
 from .fields import Obj
 from .values import (
     canonical_json,
@@ -219,6 +220,8 @@ class _FastEvent(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _decode_fast = msgspec.json.Decoder(_FastEvent).decode
+# linli.devices.adapters.common.KEY_END, capturing a LONG_NUMBER right after the colon
+_KEY_END_NUMBER = re.compile(r'"[ \t\n\r]*:([ \t\n\r]*[-+.0-9eE]{19})?')
 _FAST_FIELDS = len(_FastEvent.__struct_fields__)
 _FAST_MAX_NODES = 1 + _FAST_FIELDS + len(_FastSubject.__struct_fields__) + MAX_ATTRS  # the largest such tree
 _device_refs: dict[str, str] = {}
@@ -246,12 +249,12 @@ def _fast_event(text: str, default_device: str, raw: str, limits: Limits) -> Nor
     (the caller reads the text the full way); a Quarantine raised here is not the answer either (the full reading
     names the error with its field path).
 
-    What the strict loader checks and a typed decoder does not is settled on the text first: no backslash (so no
-    escape that could make NUL, a surrogate or a quote inside a string: every quote delimits a string and every
-    ``":`` ends a key), no long number (read differently or refused by the strict loader), no more keys in the text
-    than in the struct (a duplicate key, which the decoder would let overwrite), and a tree the limits allow."""
-    if ("\\" in text or len(text) > limits.max_string or limits.max_depth < 3 or limits.max_nodes < _FAST_MAX_NODES
-            or LONG_NUMBER.search(text) is not None):
+    What the strict loader checks and a typed decoder does not is settled on the text: no backslash (so no escape
+    that could make NUL, a surrogate or a quote inside a string: every quote delimits a string and every ``":``
+    ends a key), a tree the limits allow, and, once decoded, no more key ends in the text than keys in the struct (a
+    duplicate key, which the decoder would let overwrite) and no long number after any of them (read differently or
+    refused by the strict loader; in this shape every number is a member's value)."""
+    if "\\" in text or len(text) > limits.max_string or limits.max_depth < 3 or limits.max_nodes < _FAST_MAX_NODES:
         return None
     try:
         event = _decode_fast(text)
@@ -260,7 +263,10 @@ def _fast_event(text: str, default_device: str, raw: str, limits: Limits) -> Nor
     subject, attrs = event.subject, event.attrs
     keys = _FAST_FIELDS - msgspec.structs.astuple(event).count(msgspec.UNSET)
     keys += (2 if type(subject) is _FastSubject else 0) + (len(attrs) if type(attrs) is dict else 0)
-    if len(KEY_END.findall(text)) != keys:
+    # one scan for both: every key end, each with the long number that follows it (in this shape a number is always
+    # a member's value, so it always follows a key end)
+    ends = _KEY_END_NUMBER.findall(text)
+    if len(ends) != keys or any(ends):
         return None
     kind = _KINDS.get(event.kind)
     time_text = event.time.strip()

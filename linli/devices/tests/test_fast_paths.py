@@ -219,6 +219,10 @@ def test_given_any_event_object_when_parsed_then_the_event_or_the_error_of_the_f
     '"attrs": {"n": 12345678901234567890}',  # 20 digits
     '"attrs": {"n": 1e400}',
     '"zone": "z1", "zone": "z1"',  # the same key twice with the same value
+    '"score" :\t 0.930000000000000000000000000000000000000000001',  # white space around the colon
+    '"attrs": {"n" : -1234567890123456789}',  # 20 characters, within 64 bits: the strict loader refuses it
+    '"zone": "z:12345678901234567890123"',  # a long run of digits inside a string is no number
+    '"attrs": {"t": "1234567890123456789012345", "n": 1}',
 ])
 def test_given_texts_json_dumps_never_writes_when_parsed_then_what_the_full_reading_gives(tail):
     body = ('{"kind": "passage.face", "time": "2026-04-23T06:20:03Z", "id": "e-1", ' + tail + "}").encode()
