@@ -38,7 +38,7 @@ from .media import store_media
 from .models import Device, PendingBatch, QuarantinedPayload
 from .pipeline import summarize
 from .resolve import resolve_subjects
-from .storage import EventRow, store_events, with_ids
+from .storage import EventRow, lock_event_inserts, store_events, with_ids
 
 QUARANTINE_MAX_BYTES = 1024 * 1024
 NOTE_INTERVAL = dt.timedelta(minutes=10)  # at most one note per device and reason in this time
@@ -314,6 +314,7 @@ def sweep_offline_devices(now: dt.datetime | None = None) -> list[int]:
                                   retired_at__isnull=True)
     rows = []
     with transaction.atomic():
+        lock_event_inserts()  # before the device rows: ingest takes the two in this order
         for device in stale.only("pk", "place_path", "stale_at", "last_seen_at"):
             if Device.objects.filter(pk=device.pk, status=DeviceStatus.ONLINE, stale_at=device.stale_at).update(
                     status=DeviceStatus.OFFLINE) == 1:

@@ -253,6 +253,15 @@ def _load_types() -> list[str]:
 INSERT_LOCK = 0x6C696E6C6965  # "linlie": the advisory lock of storing events (_copy_postgres)
 
 
+def lock_event_inserts() -> None:
+    """Take INSERT_LOCK now (PostgreSQL; held until the transaction ends). ``store_events`` takes it itself; a
+    transaction that locks device rows before storing events takes it first, in the order ingest takes both
+    (the lock, then the devices it marks seen), so neither waits for the other in a circle."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INSERT_LOCK])
+
+
 def _copy_postgres(cursor: Any, rows: list[EventRow]) -> list[tuple[int, EventRow]]:
     """The rows whose key is new COPYed straight into the event table, with ids drawn in the rows' order.
 
@@ -263,7 +272,7 @@ def _copy_postgres(cursor: Any, rows: list[EventRow]) -> list[tuple[int, EventRo
     database about a third more per row than a COPY (docs/domain/devices.md, "CPU per stored event"). Should a key
     turn up all the same (a row written without going through here), the COPY is undone to its savepoint and the
     rows take that way, which skips any key (_insert_on_conflict)."""
-    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INSERT_LOCK])
+    lock_event_inserts()
     stored = _stored_keys(cursor, rows)
     new = [row for i, row in enumerate(rows) if i not in stored] if stored else rows
     if not new:
@@ -351,6 +360,4 @@ _JSONB_BINARY = [1 + COLUMNS.index("attrs"), 1 + COLUMNS.index("media")]  # thei
 
 
 def _jsonb(value: Any) -> str:
-    if not value:  # most events carry no media and few attributes
-        return "\x01[]" if isinstance(value, list) else "\x01{}"
-    return "\x01" + json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return "\x01" + _json(value)
